@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs everything Berth needs to build, run and test, from Debian 12 packages only.
+# Usage: scripts/install-deps.sh [build|test]   (default: test = build + test clients/servers)
+set -euo pipefail
+what="${1:-test}"
+
+build_pkgs=(
+  build-essential cmake ninja-build ccache pkg-config
+  libboost1.74-dev libssl-dev nlohmann-json3-dev libsqlite3-dev
+  libspdlog-dev libfmt-dev libcli11-dev libyaml-cpp-dev libsodium-dev
+  libjwt-dev libcurl4-openssl-dev libpq-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+)
+test_pkgs=(
+  curl jq openssl python3
+  skopeo podman buildah containerd umoci busybox-static
+  uidmap fuse-overlayfs slirp4netns docker-registry
+)
+
+pkgs=("${build_pkgs[@]}")
+[[ "$what" == test ]] && pkgs+=("${test_pkgs[@]}")
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

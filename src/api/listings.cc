@@ -1,0 +1,76 @@
+// GET /v2/<name>/tags/list, GET /v2/_catalog, GET /v2/<name>/referrers/<digest>
+#include <nlohmann/json.hpp>
+
+#include "api/distribution.h"
+#include "api/errors.h"
+#include "oci/manifest.h"
+
+namespace berth::api {
+
+namespace {
+// Without ?n= the tag list is whole (as the spec asks); the catalog is paged at this size.
+constexpr size_t kWholeList = 1'000'000;
+constexpr size_t kCatalogDefaultPage = 10'000;
+
+std::string next_link(const std::string& path, size_t n, const std::string& last) {
+  return "<" + path + "?n=" + std::to_string(n) + "&last=" + last + ">; rel=\"next\"";
+}
+}  // namespace
+
+http::Dispatch handle_tags(registry::Registry& registry, http::Request& request, const Route& route) {
+  if (request.method != "GET" && request.method != "HEAD") return method_not_allowed();
+  auto query = parse_page_query(request);
+  if (!query.ok()) return http::Dispatch::respond(error_response(query.status()));
+  size_t limit = query->n.value_or(kWholeList);
+  auto page = registry.list_tags(route.name, query->last, limit);
+  if (!page.ok()) return http::Dispatch::respond(error_response(page.status()));
+  nlohmann::json body = {{"name", route.name}, {"tags", page->items}};
+  http::Response r = http::Response::json(200, body.dump());
+  if (page->more && !page->items.empty()) {
+    r.headers.set("Link", next_link("/v2/" + route.name + "/tags/list", limit, page->items.back()));
+  }
+  return http::Dispatch::respond(std::move(r));
+}
+
+http::Dispatch handle_catalog(registry::Registry& registry, http::Request& request) {
+  if (request.method != "GET" && request.method != "HEAD") return method_not_allowed();
+  auto query = parse_page_query(request);
+  if (!query.ok()) return http::Dispatch::respond(error_response(query.status()));
+  size_t limit = std::min(query->n.value_or(kCatalogDefaultPage), kCatalogDefaultPage);
+  auto page = registry.list_repositories(query->last, limit);
+  if (!page.ok()) return http::Dispatch::respond(error_response(page.status()));
+  nlohmann::json body = {{"repositories", page->items}};
+  http::Response r = http::Response::json(200, body.dump());
+  if (page->more && !page->items.empty()) r.headers.set("Link", next_link("/v2/_catalog", limit, page->items.back()));
+  return http::Dispatch::respond(std::move(r));
+}
+
+http::Dispatch handle_referrers(registry::Registry& registry, http::Request& request, const Route& route) {
+  if (request.method != "GET" && request.method != "HEAD") return method_not_allowed();
+  auto subject = oci::Digest::parse(route.leaf);
+  if (!subject.ok()) return http::Dispatch::respond(error_response(subject.status()));
+  auto artifact_type = request.query_param("artifactType");
+  if (artifact_type && artifact_type->empty()) artifact_type.reset();
+  auto referrers = registry.referrers(route.name, *subject, artifact_type);
+  if (!referrers.ok()) return http::Dispatch::respond(error_response(referrers.status()));
+
+  nlohmann::json manifests = nlohmann::json::array();
+  for (const auto& ref : *referrers) {
+    nlohmann::json d = {{"mediaType", ref.media_type}, {"digest", ref.digest.str()}, {"size", ref.size}};
+    if (ref.artifact_type) d["artifactType"] = *ref.artifact_type;
+    if (!ref.annotations_json.empty()) {
+      auto annotations = nlohmann::json::parse(ref.annotations_json, nullptr, false);
+      if (annotations.is_object() && !annotations.empty()) d["annotations"] = annotations;
+    }
+    manifests.push_back(std::move(d));
+  }
+  nlohmann::json body = {
+      {"schemaVersion", 2}, {"mediaType", oci::media_type::kOciIndex}, {"manifests", std::move(manifests)}};
+  http::Response r;
+  r.headers.set("Content-Type", std::string(oci::media_type::kOciIndex));
+  if (artifact_type) r.headers.set("OCI-Filters-Applied", "artifactType");
+  r.body = body.dump();
+  return http::Dispatch::respond(std::move(r));
+}
+
+}  // namespace berth::api

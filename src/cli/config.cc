@@ -1,0 +1,102 @@
+#include "cli/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <charconv>
+#include <cstdlib>
+
+namespace berth::cli {
+
+namespace {
+
+template <class T>
+bool parse_number(std::string_view text, T& out) {
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc() && ptr == text.data() + text.size();
+}
+
+bool parse_bool(std::string_view text, bool& out) {
+  if (text == "1" || text == "true" || text == "yes" || text == "on") return out = true, true;
+  if (text == "0" || text == "false" || text == "no" || text == "off") return out = false, true;
+  return false;
+}
+
+// Reads node[key] into out if present; false with an error message if it has the wrong type.
+template <class T>
+bool read(const YAML::Node& node, const char* key, T& out, std::string& error, const std::string& where) {
+  if (!node || !node[key]) return true;
+  try {
+    out = node[key].as<T>();
+    return true;
+  } catch (const YAML::Exception&) {
+    error = "config key " + where + key + " has the wrong type";
+    return false;
+  }
+}
+
+}  // namespace
+
+Result<Config> load_config_file(const std::string& path) {
+  Config c;
+  if (path.empty()) return c;
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path);
+  } catch (const YAML::Exception& e) {
+    return Status(Errc::invalid_argument, "cannot read config " + path + ": " + e.what());
+  }
+  std::string error;
+  bool ok = read(root, "listen", c.listen, error, "") && read(root, "data", c.data, error, "") &&
+            read(root["tls"], "cert", c.tls_cert, error, "tls.") && read(root["tls"], "key", c.tls_key, error, "tls.") &&
+            read(root["http"], "io_threads", c.io_threads, error, "http.") &&
+            read(root["http"], "blocking_threads", c.blocking_threads, error, "http.") &&
+            read(root["http"], "header_limit_bytes", c.header_limit_bytes, error, "http.") &&
+            read(root["http"], "idle_timeout_seconds", c.idle_timeout_seconds, error, "http.") &&
+            read(root["http"], "header_timeout_seconds", c.header_timeout_seconds, error, "http.") &&
+            read(root["http"], "shutdown_grace_seconds", c.shutdown_grace_seconds, error, "http.") &&
+            read(root["limits"], "max_manifest_bytes", c.max_manifest_bytes, error, "limits.") &&
+            read(root["uploads"], "expire_after_seconds", c.upload_expire_after_seconds, error, "uploads.") &&
+            read(root["uploads"], "sweep_interval_seconds", c.upload_sweep_interval_seconds, error, "uploads.") &&
+            read(root["log"], "level", c.log_level, error, "log.") && read(root["log"], "access", c.access_log, error, "log.");
+  if (!ok) return Status(Errc::invalid_argument, path + ": " + error);
+  return c;
+}
+
+Status apply_environment(Config& c) {
+  auto env = [](const char* name) -> const char* {
+    const char* v = std::getenv(name);
+    return v && *v ? v : nullptr;
+  };
+  if (auto v = env("BERTH_LISTEN")) c.listen = v;
+  if (auto v = env("BERTH_DATA")) c.data = v;
+  if (auto v = env("BERTH_TLS_CERT")) c.tls_cert = v;
+  if (auto v = env("BERTH_TLS_KEY")) c.tls_key = v;
+  if (auto v = env("BERTH_LOG_LEVEL")) c.log_level = v;
+  if (auto v = env("BERTH_IO_THREADS"); v && !parse_number(v, c.io_threads)) {
+    return Status(Errc::invalid_argument, "BERTH_IO_THREADS must be a number");
+  }
+  if (auto v = env("BERTH_ACCESS_LOG"); v && !parse_bool(v, c.access_log)) {
+    return Status(Errc::invalid_argument, "BERTH_ACCESS_LOG must be true or false");
+  }
+  if (auto v = env("BERTH_UPLOAD_EXPIRE_AFTER_SECONDS"); v && !parse_number(v, c.upload_expire_after_seconds)) {
+    return Status(Errc::invalid_argument, "BERTH_UPLOAD_EXPIRE_AFTER_SECONDS must be a number");
+  }
+  if (auto v = env("BERTH_UPLOAD_SWEEP_SECONDS"); v && !parse_number(v, c.upload_sweep_interval_seconds)) {
+    return Status(Errc::invalid_argument, "BERTH_UPLOAD_SWEEP_SECONDS must be a number");
+  }
+  return Status::Ok();
+}
+
+Status split_listen(const std::string& listen, std::string& host, uint16_t& port) {
+  auto colon = listen.rfind(':');
+  if (colon == std::string::npos) return Status(Errc::invalid_argument, "listen must be HOST:PORT, got '" + listen + "'");
+  host = listen.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.empty()) host = "0.0.0.0";
+  if (!parse_number(std::string_view(listen).substr(colon + 1), port)) {
+    return Status(Errc::invalid_argument, "invalid port in listen address '" + listen + "'");
+  }
+  return Status::Ok();
+}
+
+}  // namespace berth::cli

@@ -1,0 +1,154 @@
+// berth: the registry's single binary. `berth serve` runs the registry.
+#include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+
+#include "api/distribution.h"
+#include "cli/config.h"
+#include "http/server.h"
+#include "meta/sqlite_store.h"
+#include "registry/registry.h"
+#include "storage/fs_blob_store.h"
+
+namespace {
+
+using namespace berth;
+
+// Removes expired uploads every interval until stopped.
+class UploadSweeper {
+ public:
+  UploadSweeper(registry::Registry& registry, int interval_seconds)
+      : thread_([this, &registry, interval_seconds] {
+          std::unique_lock lock(mu_);
+          while (!cv_.wait_for(lock, std::chrono::seconds(interval_seconds), [this] { return stop_; })) {
+            lock.unlock();
+            size_t n = registry.expire_uploads();
+            if (n > 0) spdlog::info("expired {} idle uploads", n);
+            lock.lock();
+          }
+        }) {}
+  ~UploadSweeper() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+int serve(const cli::Config& config) {
+  auto level = spdlog::level::from_str(config.log_level);
+  spdlog::set_level(level);
+
+  std::string host;
+  uint16_t port = 0;
+  if (Status s = cli::split_listen(config.listen, host, port); !s.ok()) {
+    spdlog::error("{}", s.message());
+    return 2;
+  }
+  std::filesystem::path data(config.data);
+  std::error_code ec;
+  std::filesystem::create_directories(data, ec);
+  if (ec) {
+    spdlog::error("cannot create data directory {}: {}", data.string(), ec.message());
+    return 1;
+  }
+  auto blobs = storage::FsBlobStore::open(data / "blobs");
+  if (!blobs.ok()) {
+    spdlog::error("blob storage: {}", blobs.status().message());
+    return 1;
+  }
+  auto meta = meta::SqliteStore::open(data / "berth.db");
+  if (!meta.ok()) {
+    spdlog::error("metadata: {}", meta.status().message());
+    return 1;
+  }
+  registry::Registry registry(**blobs, **meta, registry::RegistryOptions{config.upload_expire_after_seconds});
+
+  api::ApiOptions api_options;
+  api_options.access_log = config.access_log;
+  api_options.max_manifest_bytes = config.max_manifest_bytes;
+  api::DistributionApi api(registry, api_options);
+
+  http::ServerOptions options;
+  options.host = host;
+  options.port = port;
+  options.io_threads = config.io_threads;
+  options.blocking_threads = config.blocking_threads;
+  options.header_limit = config.header_limit_bytes;
+  options.idle_timeout = std::chrono::seconds(config.idle_timeout_seconds);
+  options.header_timeout = std::chrono::seconds(config.header_timeout_seconds);
+  options.shutdown_grace = std::chrono::seconds(config.shutdown_grace_seconds);
+  options.tls_cert_file = config.tls_cert;
+  options.tls_key_file = config.tls_key;
+  http::Server server(options, api);
+  if (Status s = server.start(); !s.ok()) {
+    spdlog::error("{}", s.message());
+    return 1;
+  }
+  spdlog::info("berth listening on {}://{}:{} data={}", config.tls_cert.empty() ? "http" : "https", host,
+               server.port(), data.string());
+  {
+    UploadSweeper sweeper(registry, std::max(1, config.upload_sweep_interval_seconds));
+    server.run();
+  }
+  spdlog::info("berth stopped");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  spdlog::set_default_logger(spdlog::stderr_color_mt("berth"));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %l %v");
+
+  CLI::App app{"Berth: a self-hosted OCI container registry"};
+  app.require_subcommand(1);
+
+  std::string config_file, listen, data, tls_cert, tls_key;
+  auto* serve_cmd = app.add_subcommand("serve", "Run the registry");
+  serve_cmd->add_option("-c,--config", config_file, "YAML configuration file");
+  serve_cmd->add_option("--listen", listen, "HOST:PORT to listen on (overrides the config)");
+  serve_cmd->add_option("--data", data, "data directory (overrides the config)");
+  serve_cmd->add_option("--tls-cert", tls_cert, "PEM certificate chain: serve HTTPS");
+  serve_cmd->add_option("--tls-key", tls_key, "PEM private key for --tls-cert");
+
+  app.add_subcommand("version", "Print the version")->callback([] { std::puts("berth 0.1.0"); });
+
+  CLI11_PARSE(app, argc, argv);
+
+  if (serve_cmd->parsed()) {
+    auto config = cli::load_config_file(config_file);
+    if (!config.ok()) {
+      spdlog::error("{}", config.status().message());
+      return 2;
+    }
+    if (Status s = cli::apply_environment(*config); !s.ok()) {
+      spdlog::error("{}", s.message());
+      return 2;
+    }
+    if (!listen.empty()) config->listen = listen;
+    if (!data.empty()) config->data = data;
+    if (!tls_cert.empty()) config->tls_cert = tls_cert;
+    if (!tls_key.empty()) config->tls_key = tls_key;
+    if (config->tls_cert.empty() != config->tls_key.empty()) {
+      spdlog::error("TLS needs both a certificate and a key");
+      return 2;
+    }
+    return serve(*config);
+  }
+  return 0;
+}

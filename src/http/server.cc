@@ -1,0 +1,514 @@
+// Boost 1.74's asio/awaitable.hpp uses std::exchange without including <utility>.
+#include <utility>
+
+#include "http/server.h"
+
+#include <sys/sendfile.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <cerrno>
+#include <chrono>
+#include <limits>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <vector>
+
+namespace berth::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+using tcp = asio::ip::tcp;
+using asio::awaitable;
+using asio::use_awaitable;
+using boost::system::error_code;
+
+namespace {
+
+constexpr size_t kStreamChunk = 256 * 1024;          // request body chunk handed to a BodySink
+constexpr size_t kSendfileChunk = 8 * 1024 * 1024;   // one sendfile call
+constexpr size_t kCopyChunk = 256 * 1024;            // response body chunk on TLS / streamed sources
+constexpr uint64_t kDiscardLimit = 1024 * 1024;      // unread bodies up to this are drained, not fatal
+
+// What the shutdown code may do to a session: close it if it is idle between requests.
+struct SessionControl {
+  asio::any_io_executor executor;
+  bool idle = true;    // touched only on the session's own thread
+  bool alive = true;   // same
+  std::function<void()> close;
+};
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+struct Server::Impl {
+  ServerOptions opt;
+  Handler& handler;
+  std::vector<std::unique_ptr<asio::io_context>> contexts;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
+  asio::thread_pool blocking;
+  std::unique_ptr<tcp::acceptor> acceptor;
+  std::unique_ptr<asio::ssl::context> tls;
+  std::unique_ptr<asio::signal_set> signals;
+  std::unique_ptr<asio::steady_timer> watchdog;
+  std::atomic<bool> stopping{false};
+  std::atomic<int> sessions{0};
+  std::mutex controls_mu;
+  std::set<std::shared_ptr<SessionControl>> controls;
+  uint16_t bound_port = 0;
+
+  Impl(ServerOptions o, Handler& h) : opt(std::move(o)), handler(h), blocking(o.blocking_threads ? o.blocking_threads : 4) {
+    unsigned n = opt.io_threads ? opt.io_threads : std::max(1u, std::thread::hardware_concurrency());
+    for (unsigned i = 0; i < n; ++i) {
+      contexts.push_back(std::make_unique<asio::io_context>(1));
+      guards.emplace_back(contexts.back()->get_executor());
+    }
+  }
+
+  // Runs *job on the blocking pool and resumes the coroutine on its own executor afterwards.
+  // Takes a pointer to a caller-owned job: g++ 12 may destroy a non-trivial temporary inside a co_await
+  // expression twice, so nothing with a destructor is created there.
+  awaitable<void> run_blocking(const std::function<void()>* job) {
+    co_await asio::async_initiate<decltype(use_awaitable), void()>(
+        [this, job](auto handler) {
+          asio::post(blocking, [handler = std::move(handler), job]() mutable {
+            (*job)();
+            auto ex = asio::get_associated_executor(handler);
+            asio::post(ex, std::move(handler));
+          });
+        },
+        use_awaitable);
+  }
+
+  Response call_safely(const std::function<Response()>& fn) {
+    try {
+      return fn();
+    } catch (const std::exception& e) {
+      Response r = Response::json(500, R"({"errors":[{"code":"UNKNOWN","message":"internal error"}]})");
+      return r;
+    }
+  }
+
+  // Waits until the socket is writable or the idle timeout passes. False on timeout or error.
+  awaitable<bool> wait_writable(tcp::socket& socket) {
+    asio::steady_timer timer(socket.get_executor());
+    timer.expires_after(opt.idle_timeout);
+    timer.async_wait([&socket](error_code ec) {
+      if (!ec) socket.cancel();
+    });
+    error_code ec;
+    co_await socket.async_wait(tcp::socket::wait_write, asio::redirect_error(use_awaitable, ec));
+    timer.cancel();
+    co_return !ec;
+  }
+
+  template <class Stream>
+  awaitable<bool> write_response(Stream& stream, const Request& req, Response& r, bool keep_alive, bool plain,
+                                 uint64_t& bytes_out) {
+    error_code ec;
+    auto& lowest = beast::get_lowest_layer(stream);
+    lowest.expires_after(opt.idle_timeout);
+    const bool head = req.method == "HEAD";
+    const bool has_stream_body = r.file_fd >= 0 || r.source != nullptr;
+
+    if (!head && !has_stream_body) {
+      bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(r.status), 11};
+      for (auto& [name, value] : r.headers.fields()) res.insert(name, value);
+      res.keep_alive(keep_alive);
+      res.body() = std::move(r.body);
+      res.prepare_payload();
+      bytes_out += res.body().size();
+      co_await bhttp::async_write(stream, res, asio::redirect_error(use_awaitable, ec));
+      co_return !ec;
+    }
+
+    bhttp::response<bhttp::empty_body> res{static_cast<bhttp::status>(r.status), 11};
+    for (auto& [name, value] : r.headers.fields()) res.insert(name, value);
+    res.keep_alive(keep_alive);
+    uint64_t length = has_stream_body ? r.file_length : r.body.size();
+    if (r.head_content_length) length = *r.head_content_length;
+    if (r.status != 204 && r.status != 304) res.content_length(length);
+    bhttp::response_serializer<bhttp::empty_body> sr{res};
+    co_await bhttp::async_write_header(stream, sr, asio::redirect_error(use_awaitable, ec));
+    if (ec) co_return false;
+    if (head || !has_stream_body) co_return true;
+
+    if (plain && r.file_fd >= 0) {
+      // Zero copy: the kernel moves the file's pages to the socket.
+      tcp::socket& socket = lowest.socket();
+      socket.native_non_blocking(true, ec);
+      if (ec) co_return false;
+      off_t offset = static_cast<off_t>(r.file_offset);
+      uint64_t left = r.file_length;
+      while (left > 0) {
+        ssize_t n = ::sendfile(socket.native_handle(), r.file_fd, &offset, std::min<uint64_t>(left, kSendfileChunk));
+        if (n > 0) {
+          left -= static_cast<uint64_t>(n);
+          bytes_out += static_cast<uint64_t>(n);
+          continue;
+        }
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+          if (!co_await wait_writable(socket)) co_return false;
+          continue;
+        }
+        co_return false;  // error, or the file is shorter than announced
+      }
+      co_return true;
+    }
+
+    // TLS, or a streamed source: copy through a bounded buffer.
+    std::unique_ptr<char[]> buffer(new char[kCopyChunk]);
+    uint64_t left = r.file_length;
+    uint64_t offset = r.file_offset;
+    while (left > 0) {
+      long n;
+      if (r.file_fd >= 0) {
+        n = ::pread(r.file_fd, buffer.get(), std::min<uint64_t>(left, kCopyChunk), static_cast<off_t>(offset));
+        if (n < 0 && errno == EINTR) continue;
+      } else {
+        n = r.source->read(buffer.get(), std::min<uint64_t>(left, kCopyChunk));
+      }
+      if (n <= 0) co_return false;
+      offset += static_cast<uint64_t>(n);
+      left -= static_cast<uint64_t>(n);
+      lowest.expires_after(opt.idle_timeout);
+      co_await asio::async_write(stream, asio::buffer(buffer.get(), static_cast<size_t>(n)),
+                                 asio::redirect_error(use_awaitable, ec));
+      if (ec) co_return false;
+      bytes_out += static_cast<uint64_t>(n);
+    }
+    co_return true;
+  }
+
+  template <class Stream>
+  awaitable<void> serve(Stream& stream, bool plain, const std::string& remote, const std::shared_ptr<SessionControl>& ctl) {
+    // References are safe: the session awaits serve() and owns both for its whole run.
+    beast::flat_buffer buffer;
+    auto& lowest = beast::get_lowest_layer(stream);
+    for (;;) {
+      ctl->idle = true;
+      if (stopping) break;
+      error_code ec;
+      bhttp::request_parser<bhttp::empty_body> hp;
+      hp.header_limit(static_cast<std::uint32_t>(opt.header_limit));
+      hp.body_limit(std::numeric_limits<std::uint64_t>::max());
+      lowest.expires_after(opt.idle_timeout);
+      co_await bhttp::async_read_header(stream, buffer, hp, asio::redirect_error(use_awaitable, ec));
+      ctl->idle = false;
+      if (ec) {
+        if (ec == bhttp::error::header_limit) {
+          Request dummy;
+          Response r = Response::json(431, R"({"errors":[{"code":"UNKNOWN","message":"request header too large"}]})");
+          uint64_t out = 0;
+          co_await write_response(stream, dummy, r, false, plain, out);
+        } else if (ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category() &&
+                   ec != bhttp::error::end_of_stream) {
+          Request dummy;
+          Response r = Response::json(400, R"({"errors":[{"code":"UNKNOWN","message":"malformed HTTP request"}]})");
+          uint64_t out = 0;
+          co_await write_response(stream, dummy, r, false, plain, out);
+        }
+        break;
+      }
+      auto started = std::chrono::steady_clock::now();
+
+      Request req;
+      {
+        auto& h = hp.get();
+        req.method = std::string(h.method_string());
+        req.target = std::string(h.target());
+        auto q = req.target.find('?');
+        req.path = req.target.substr(0, q);
+        if (q != std::string::npos) req.query = req.target.substr(q + 1);
+        for (auto& f : h) req.headers.add(std::string(f.name_string()), std::string(f.value()));
+        req.remote_address = remote;
+        if (auto cl = hp.content_length()) req.content_length = *cl;
+        req.has_body = (req.content_length && *req.content_length > 0) || hp.chunked();
+      }
+      bool keep_alive = hp.keep_alive();
+      auto expect = req.headers.get("Expect");
+      const bool expect_continue = expect && iequals(*expect, "100-continue");
+
+      Dispatch d;
+      try {
+        d = handler.on_request(req);
+      } catch (const std::exception&) {
+        d = Dispatch::respond(Response::json(500, R"({"errors":[{"code":"UNKNOWN","message":"internal error"}]})"));
+      }
+
+      auto send_continue = [&]() -> awaitable<bool> {
+        if (!expect_continue) co_return true;
+        bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, 11};
+        error_code wec;
+        co_await bhttp::async_write(stream, cont, asio::redirect_error(use_awaitable, wec));
+        co_return !wec;
+      };
+
+      Response response;
+      uint64_t bytes_in = 0, bytes_out = 0;
+      bool connection_ok = true;
+
+      switch (d.kind) {
+        case Dispatch::Kind::respond: {
+          response = std::move(d.response);
+          if (req.has_body) {
+            // Drain a small unwanted body so the connection stays usable; otherwise close after answering.
+            if (!expect_continue && req.content_length && *req.content_length <= kDiscardLimit) {
+              bhttp::request_parser<bhttp::string_body> p(std::move(hp));
+              p.body_limit(kDiscardLimit);
+              lowest.expires_after(opt.idle_timeout);
+              co_await bhttp::async_read(stream, buffer, p, asio::redirect_error(use_awaitable, ec));
+              if (ec) keep_alive = false;
+              bytes_in = p.get().body().size();
+            } else {
+              keep_alive = false;
+            }
+          }
+          break;
+        }
+        case Dispatch::Kind::read_body: {
+          if (req.content_length && *req.content_length > d.body_limit) {
+            response = handler.payload_too_large(req);
+            keep_alive = false;
+            break;
+          }
+          if (!co_await send_continue()) {
+            connection_ok = false;
+            break;
+          }
+          bhttp::request_parser<bhttp::string_body> p(std::move(hp));
+          p.body_limit(d.body_limit);
+          lowest.expires_after(opt.idle_timeout);
+          co_await bhttp::async_read(stream, buffer, p, asio::redirect_error(use_awaitable, ec));
+          if (ec == bhttp::error::body_limit) {
+            response = handler.payload_too_large(req);
+            keep_alive = false;
+            break;
+          }
+          if (ec) {
+            connection_ok = false;
+            break;
+          }
+          req.body = std::move(p.get().body());
+          bytes_in = req.body.size();
+          auto fn = std::move(d.on_body);
+          if (d.blocking) {
+            const std::function<void()> job = [&] { response = call_safely([&] { return fn(req); }); };
+            co_await run_blocking(&job);
+          } else {
+            response = call_safely([&] { return fn(req); });
+          }
+          break;
+        }
+        case Dispatch::Kind::stream_body: {
+          bool complete = co_await send_continue();
+          bool refused = false;
+          if (complete && req.has_body) {
+            bhttp::request_parser<bhttp::buffer_body> p(std::move(hp));
+            p.body_limit(std::numeric_limits<std::uint64_t>::max());
+            std::unique_ptr<char[]> chunk(new char[kStreamChunk]);
+            while (!p.is_done()) {
+              p.get().body().data = chunk.get();
+              p.get().body().size = kStreamChunk;
+              lowest.expires_after(opt.idle_timeout);
+              co_await bhttp::async_read(stream, buffer, p, asio::redirect_error(use_awaitable, ec));
+              if (ec == bhttp::error::need_buffer) ec = {};
+              size_t n = kStreamChunk - p.get().body().size;
+              if (n > 0) {
+                bytes_in += n;
+                if (!d.sink->write(chunk.get(), n)) {
+                  refused = true;
+                  break;
+                }
+              }
+              if (ec) {
+                complete = false;
+                break;
+              }
+            }
+          }
+          if (!complete) connection_ok = false;
+          if (refused) keep_alive = false;  // the rest of the body was not read
+          bool ok = complete && !refused;
+          auto* sink = d.sink.get();
+          const std::function<void()> job = [&] { response = call_safely([&] { return sink->finish(ok); }); };
+          co_await run_blocking(&job);
+          break;
+        }
+      }
+
+      if (stopping) keep_alive = false;
+      int status = 0;
+      if (connection_ok) {
+        connection_ok = co_await write_response(stream, req, response, keep_alive, plain, bytes_out);
+        status = response.status;
+      }
+      double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      handler.on_complete(req, connection_ok ? status : 0, bytes_in, bytes_out, seconds);
+      if (!connection_ok || !keep_alive) break;
+    }
+  }
+
+  awaitable<void> session(tcp::socket socket) {
+    sessions++;
+    auto ctl = std::make_shared<SessionControl>();
+    ctl->executor = socket.get_executor();
+    {
+      std::lock_guard lock(controls_mu);
+      controls.insert(ctl);
+    }
+    error_code ec;
+    std::string remote;
+    auto ep = socket.remote_endpoint(ec);
+    if (!ec) remote = ep.address().to_string();
+    socket.set_option(tcp::no_delay(true), ec);
+
+    if (tls) {
+      beast::ssl_stream<beast::tcp_stream> stream(beast::tcp_stream(std::move(socket)), *tls);
+      ctl->close = [&stream] {
+        error_code ignored;
+        beast::get_lowest_layer(stream).socket().close(ignored);
+      };
+      beast::get_lowest_layer(stream).expires_after(opt.header_timeout);
+      co_await stream.async_handshake(asio::ssl::stream_base::server, asio::redirect_error(use_awaitable, ec));
+      if (!ec) {
+        co_await serve(stream, false, remote, ctl);
+        beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(5));
+        co_await stream.async_shutdown(asio::redirect_error(use_awaitable, ec));
+      }
+      ctl->alive = false;
+    } else {
+      beast::tcp_stream stream(std::move(socket));
+      ctl->close = [&stream] {
+        error_code ignored;
+        stream.socket().close(ignored);
+      };
+      co_await serve(stream, true, remote, ctl);
+      stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+      ctl->alive = false;
+    }
+    {
+      std::lock_guard lock(controls_mu);
+      controls.erase(ctl);
+    }
+    sessions--;
+  }
+
+  awaitable<void> accept_loop() {
+    size_t next = 0;
+    for (;;) {
+      auto& ctx = *contexts[next++ % contexts.size()];
+      tcp::socket socket(ctx);
+      error_code ec;
+      co_await acceptor->async_accept(socket, asio::redirect_error(use_awaitable, ec));
+      if (stopping || ec == asio::error::operation_aborted) break;
+      if (ec) {
+        // Out of file descriptors or similar: back off instead of spinning.
+        asio::steady_timer t(acceptor->get_executor(), std::chrono::milliseconds(50));
+        co_await t.async_wait(asio::redirect_error(use_awaitable, ec));
+        continue;
+      }
+      asio::co_spawn(ctx, session(std::move(socket)), asio::detached);
+    }
+  }
+
+  void begin_shutdown() {
+    if (stopping.exchange(true)) return;
+    error_code ec;
+    if (acceptor) acceptor->close(ec);
+    if (signals) signals->cancel(ec);
+    {
+      std::lock_guard lock(controls_mu);
+      for (auto& c : controls) {
+        asio::post(c->executor, [c] {
+          if (c->alive && c->idle && c->close) c->close();
+        });
+      }
+    }
+    for (auto& g : guards) g.reset();
+    auto deadline = std::chrono::steady_clock::now() + opt.shutdown_grace;
+    watchdog = std::make_unique<asio::steady_timer>(*contexts[0]);
+    poll_shutdown(deadline);
+  }
+
+  void poll_shutdown(std::chrono::steady_clock::time_point deadline) {
+    if (sessions == 0 || std::chrono::steady_clock::now() >= deadline) {
+      for (auto& c : contexts) c->stop();
+      return;
+    }
+    watchdog->expires_after(std::chrono::milliseconds(50));
+    watchdog->async_wait([this, deadline](error_code ec) {
+      if (!ec) poll_shutdown(deadline);
+    });
+  }
+};
+
+Server::Server(ServerOptions options, Handler& handler) : impl_(std::make_unique<Impl>(std::move(options), handler)) {}
+Server::~Server() = default;
+
+Status Server::start() {
+  auto& im = *impl_;
+  error_code ec;
+  if (!im.opt.tls_cert_file.empty() || !im.opt.tls_key_file.empty()) {
+    im.tls = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+    im.tls->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                        asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
+    im.tls->use_certificate_chain_file(im.opt.tls_cert_file, ec);
+    if (ec) return Status(Errc::unavailable, "cannot load TLS certificate " + im.opt.tls_cert_file + ": " + ec.message());
+    im.tls->use_private_key_file(im.opt.tls_key_file, asio::ssl::context::pem, ec);
+    if (ec) return Status(Errc::unavailable, "cannot load TLS key " + im.opt.tls_key_file + ": " + ec.message());
+  }
+  auto address = asio::ip::make_address(im.opt.host, ec);
+  if (ec) return Status(Errc::invalid_argument, "invalid listen address '" + im.opt.host + "'");
+  tcp::endpoint endpoint(address, im.opt.port);
+  im.acceptor = std::make_unique<tcp::acceptor>(*im.contexts[0]);
+  im.acceptor->open(endpoint.protocol(), ec);
+  if (!ec) im.acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) im.acceptor->bind(endpoint, ec);
+  if (!ec) im.acceptor->listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return Status(Errc::unavailable, "cannot listen on " + im.opt.host + ":" + std::to_string(im.opt.port) + ": " +
+                                         ec.message());
+  }
+  im.bound_port = im.acceptor->local_endpoint().port();
+  return Status::Ok();
+}
+
+uint16_t Server::port() const { return impl_->bound_port; }
+
+void Server::run() {
+  auto& im = *impl_;
+  im.signals = std::make_unique<asio::signal_set>(*im.contexts[0], SIGTERM, SIGINT);
+  im.signals->async_wait([&im](error_code ec, int) {
+    if (!ec) im.begin_shutdown();
+  });
+  asio::co_spawn(*im.contexts[0], im.accept_loop(), asio::detached);
+  std::vector<std::thread> threads;
+  for (size_t i = 1; i < im.contexts.size(); ++i) {
+    threads.emplace_back([ctx = im.contexts[i].get()] { ctx->run(); });
+  }
+  im.contexts[0]->run();
+  for (auto& t : threads) t.join();
+  im.blocking.join();
+}
+
+void Server::stop() {
+  asio::post(*impl_->contexts[0], [im = impl_.get()] { im->begin_shutdown(); });
+}
+
+}  // namespace berth::http

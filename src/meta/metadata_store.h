@@ -1,0 +1,125 @@
+// MetadataStore: everything the registry knows that is not blob bytes.
+//
+// Implementations: SqliteStore (sqlite_store.h, the default) and, later, a PostgreSQL store. Both share
+// the schema and its versioned migrations (migrations.h) and pass the suite in
+// tests/unit/meta_store_suite.h.
+//
+// Contract common to all methods:
+// - Names, tags and digests are already validated by the caller (oci/).
+// - Thread safety: every method may be called concurrently from any thread.
+// - Multi-row changes (put_manifest, delete_manifest) are atomic: all or nothing.
+// - Methods that look something up return std::nullopt / false for "absent"; a non-ok status means the
+//   store itself failed (io_error, unavailable) or, where stated, a conflict.
+// - Times are Unix seconds.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "oci/digest.h"
+
+namespace berth::meta {
+
+struct UploadRecord {
+  std::string id;
+  std::string repository;
+  uint64_t offset = 0;        // bytes received so far
+  std::string hash_state;     // Hasher::save() of the bytes so far (opaque)
+  std::string storage_state;  // BlobStore's opaque upload state
+  int64_t started_at = 0;
+  int64_t updated_at = 0;
+};
+
+struct ManifestRecord {
+  std::string repository;
+  oci::Digest digest;
+  std::string media_type;
+  std::optional<std::string> artifact_type;
+  std::string content;  // the exact bytes pushed
+  std::optional<oci::Digest> subject;
+  std::string annotations_json;  // top-level annotations (compact JSON) for the referrers API, or empty
+  int64_t created_at = 0;
+};
+
+// What a manifest references: kept so that pushes can be validated and garbage collection can tell what
+// is still in use.
+struct ManifestRefs {
+  std::vector<oci::Digest> blobs;      // config + layers
+  std::vector<oci::Digest> manifests;  // children of an index
+};
+
+// A manifest that names a subject, as the referrers API lists it.
+struct Referrer {
+  oci::Digest digest;
+  std::string media_type;
+  uint64_t size = 0;
+  std::optional<std::string> artifact_type;
+  std::string annotations_json;
+};
+
+class MetadataStore {
+ public:
+  virtual ~MetadataStore() = default;
+
+  // ---- Repositories (created implicitly by the first blob link, upload or manifest) ----
+  virtual Status ensure_repository(const std::string& name) = 0;
+  virtual Result<bool> repository_exists(const std::string& name) = 0;
+  // Names sorted ascending (byte order), strictly after `after` (empty: from the start), at most `limit`.
+  virtual Result<std::vector<std::string>> list_repositories(const std::string& after, size_t limit) = 0;
+
+  // ---- Blobs ----
+  // Records that a verified blob exists in the BlobStore (idempotent).
+  virtual Status record_blob(const oci::Digest& digest, uint64_t size) = 0;
+  // Size of a blob known to the registry, in any repository.
+  virtual Result<std::optional<uint64_t>> blob_size(const oci::Digest& digest) = 0;
+  // Lets `repository` serve the blob (creating the repository if needed). Idempotent. The blob must
+  // have been recorded (not_found otherwise).
+  virtual Status link_blob(const std::string& repository, const oci::Digest& digest) = 0;
+  // Size of the blob if `repository` may serve it.
+  virtual Result<std::optional<uint64_t>> linked_blob_size(const std::string& repository,
+                                                           const oci::Digest& digest) = 0;
+  // Removes the link; false if there was none.
+  virtual Result<bool> unlink_blob(const std::string& repository, const oci::Digest& digest) = 0;
+
+  // ---- Upload sessions ----
+  // Creates the repository if needed. already_exists if an upload with this id exists.
+  virtual Status create_upload(const UploadRecord& upload) = 0;
+  virtual Result<std::optional<UploadRecord>> get_upload(const std::string& id) = 0;
+  // Compare-and-set: succeeds only if the stored offset is still `expected_offset` (conflict otherwise,
+  // not_found if the upload is gone). Sets offset, states and updated_at = now.
+  virtual Status advance_upload(const std::string& id, uint64_t expected_offset, uint64_t new_offset,
+                                const std::string& hash_state, const std::string& storage_state,
+                                int64_t now) = 0;
+  // Ok if already gone.
+  virtual Status delete_upload(const std::string& id) = 0;
+  // Uploads whose updated_at < before (for expiry).
+  virtual Result<std::vector<UploadRecord>> uploads_idle_since(int64_t before) = 0;
+
+  // ---- Manifests and tags ----
+  // Atomically: stores the manifest in the repository (creating the repository; a no-op if the same
+  // digest is already there), its references, and, if `tag` is set, points the tag at it.
+  // The stored created_at is `now` at the first put (manifest.created_at is ignored); the tag's
+  // updated_at is `now`.
+  virtual Status put_manifest(const ManifestRecord& manifest, const ManifestRefs& refs,
+                              const std::optional<std::string>& tag, int64_t now) = 0;
+  virtual Result<std::optional<ManifestRecord>> get_manifest(const std::string& repository,
+                                                             const oci::Digest& digest) = 0;
+  virtual Result<std::optional<ManifestRecord>> get_manifest_by_tag(const std::string& repository,
+                                                                    const std::string& tag) = 0;
+  // Removes the manifest, every tag pointing at it, and its references; false if it was not there.
+  virtual Result<bool> delete_manifest(const std::string& repository, const oci::Digest& digest) = 0;
+  // Removes only the tag; false if there was none.
+  virtual Result<bool> delete_tag(const std::string& repository, const std::string& tag) = 0;
+  // Tags sorted ascending (byte order), strictly after `after`, at most `limit`.
+  virtual Result<std::vector<std::string>> list_tags(const std::string& repository, const std::string& after,
+                                                     size_t limit) = 0;
+  // Manifests of `repository` whose subject is `subject`, optionally only those of one artifact type,
+  // ordered by digest.
+  virtual Result<std::vector<Referrer>> list_referrers(const std::string& repository, const oci::Digest& subject,
+                                                       const std::optional<std::string>& artifact_type) = 0;
+};
+
+}  // namespace berth::meta

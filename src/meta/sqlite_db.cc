@@ -1,0 +1,200 @@
+#include "meta/sqlite_db.h"
+
+#include <limits>
+
+namespace berth::meta::sqlite {
+
+// ---- Stmt ----
+
+Stmt::Stmt(Stmt&& other) noexcept : conn_(other.conn_), stmt_(other.stmt_), bind_rc_(other.bind_rc_) {
+  other.stmt_ = nullptr;
+}
+
+Stmt::~Stmt() {
+  if (stmt_ != nullptr) {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
+}
+
+Stmt& Stmt::bind(int index, int64_t value) {
+  int rc = sqlite3_bind_int64(stmt_, index, value);
+  if (bind_rc_ == SQLITE_OK) bind_rc_ = rc;
+  return *this;
+}
+
+Stmt& Stmt::bind(int index, std::string_view text) {
+  int rc = sqlite3_bind_text64(stmt_, index, text.data(), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+  if (bind_rc_ == SQLITE_OK) bind_rc_ = rc;
+  return *this;
+}
+
+Stmt& Stmt::bind_optional(int index, const std::optional<std::string>& text) {
+  if (text) return bind(index, std::string_view(*text));
+  int rc = sqlite3_bind_null(stmt_, index);
+  if (bind_rc_ == SQLITE_OK) bind_rc_ = rc;
+  return *this;
+}
+
+Stmt& Stmt::bind_blob(int index, std::string_view bytes) {
+  // A null pointer would bind SQL NULL, not an empty blob, and the columns are NOT NULL.
+  static const char kEmpty = 0;
+  const char* data = bytes.empty() ? &kEmpty : bytes.data();
+  int rc = sqlite3_bind_blob64(stmt_, index, data, bytes.size(), SQLITE_TRANSIENT);
+  if (bind_rc_ == SQLITE_OK) bind_rc_ = rc;
+  return *this;
+}
+
+Result<bool> Stmt::step() {
+  if (bind_rc_ != SQLITE_OK) return conn_->fail(bind_rc_, "binding a parameter");
+  int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  return conn_->fail(rc, sqlite3_sql(stmt_));
+}
+
+Status Stmt::run() {
+  while (true) {
+    auto row = step();
+    if (!row.ok()) return row.status();
+    if (!*row) return Status::Ok();
+  }
+}
+
+int64_t Stmt::column_int64(int col) const { return sqlite3_column_int64(stmt_, col); }
+
+std::string Stmt::column_text(int col) const {
+  const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, col));
+  return p == nullptr ? std::string() : std::string(p, sqlite3_column_bytes(stmt_, col));
+}
+
+std::string Stmt::column_blob(int col) const {
+  const auto* p = static_cast<const char*>(sqlite3_column_blob(stmt_, col));
+  return p == nullptr ? std::string() : std::string(p, sqlite3_column_bytes(stmt_, col));
+}
+
+bool Stmt::column_is_null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+
+// ---- Connection ----
+
+Result<std::unique_ptr<Connection>> Connection::open(const std::filesystem::path& file) {
+  sqlite3* db = nullptr;
+  // NOMUTEX: the pool guarantees one thread per connection at a time, so SQLite's own per-connection
+  // mutex would be pure overhead.
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
+  int rc = sqlite3_open_v2(file.c_str(), &db, flags, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = "opening " + file.string() + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+    sqlite3_close_v2(db);
+    return Status(Errc::io_error, msg);
+  }
+  std::unique_ptr<Connection> conn(new Connection(db));
+  sqlite3_busy_timeout(db, 5000);
+  // journal_mode is reported back as a row: check it, since SQLite silently keeps the old mode where
+  // WAL is impossible, and without WAL readers would block writers.
+  {
+    auto mode = conn->prepare("PRAGMA journal_mode=WAL");
+    if (!mode.ok()) return mode.status();
+    auto row = mode->step();
+    if (!row.ok()) return row.status();
+    if (!*row || mode->column_text(0) != "wal") {
+      return Status(Errc::io_error, "opening " + file.string() + ": the database cannot use WAL mode");
+    }
+  }
+  Status s = conn->exec("PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON");
+  if (!s.ok()) return s;
+  return conn;
+}
+
+Connection::~Connection() {
+  for (auto& [sql, stmt] : statements_) sqlite3_finalize(stmt);
+  sqlite3_close_v2(db_);
+}
+
+Result<Stmt> Connection::prepare(std::string_view sql) {
+  std::string key(sql);
+  auto it = statements_.find(key);
+  if (it != statements_.end()) return Stmt(this, it->second);
+  if (sql.size() > static_cast<size_t>(std::numeric_limits<int>::max())) {
+    return Status(Errc::internal, "statement too long");
+  }
+  sqlite3_stmt* stmt = nullptr;
+  // PERSISTENT: these statements live as long as the connection, so let SQLite allocate them outside
+  // its short-lived lookaside memory.
+  int rc = sqlite3_prepare_v3(db_, key.data(), static_cast<int>(key.size()), SQLITE_PREPARE_PERSISTENT, &stmt,
+                              nullptr);
+  if (rc != SQLITE_OK) return fail(rc, "preparing " + key);
+  statements_.emplace(std::move(key), stmt);
+  return Stmt(this, stmt);
+}
+
+Status Connection::exec(const std::string& sql) {
+  char* err = nullptr;
+  int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err);
+  if (rc == SQLITE_OK) return Status::Ok();
+  sqlite3_free(err);  // the same text is available from sqlite3_errmsg in fail()
+  return fail(rc, sql.size() > 80 ? sql.substr(0, 80) + "..." : sql);
+}
+
+int64_t Connection::changes() const { return sqlite3_changes64(db_); }
+
+bool Connection::in_transaction() const { return sqlite3_get_autocommit(db_) == 0; }
+
+bool Connection::last_error_was_busy() const {
+  int primary = last_rc_ & 0xff;
+  return primary == SQLITE_BUSY || primary == SQLITE_LOCKED;
+}
+
+Status Connection::fail(int rc, std::string_view what) {
+  last_rc_ = rc;
+  std::string msg = "sqlite: ";
+  msg += what;
+  msg += ": ";
+  msg += sqlite3_errmsg(db_);
+  return Status(Errc::io_error, std::move(msg));
+}
+
+// ---- Pool ----
+
+Pool::Lease::~Lease() {
+  if (!conn_) return;
+  // A transaction left open by a failed path must not leak into the next caller's work.
+  if (conn_->in_transaction()) (void)conn_->exec("ROLLBACK");
+  pool_->release(std::move(conn_));
+}
+
+void Pool::add(std::unique_ptr<Connection> conn) {
+  std::lock_guard lock(mu_);
+  ++open_;
+  idle_.push_back(std::move(conn));
+}
+
+Result<Pool::Lease> Pool::acquire() {
+  std::unique_lock lock(mu_);
+  returned_.wait(lock, [&] { return !idle_.empty() || open_ < max_; });
+  if (!idle_.empty()) {
+    auto conn = std::move(idle_.back());
+    idle_.pop_back();
+    return Lease(this, std::move(conn));
+  }
+  ++open_;
+  lock.unlock();  // opening touches the disk: do not hold up other callers
+  auto conn = Connection::open(file_);
+  if (!conn.ok()) {
+    lock.lock();
+    --open_;
+    returned_.notify_one();
+    return conn.status();
+  }
+  return Lease(this, std::move(*conn));
+}
+
+void Pool::release(std::unique_ptr<Connection> conn) {
+  {
+    std::lock_guard lock(mu_);
+    idle_.push_back(std::move(conn));
+  }
+  returned_.notify_one();
+}
+
+}  // namespace berth::meta::sqlite

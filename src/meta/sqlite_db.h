@@ -1,0 +1,127 @@
+// A thin layer over the SQLite C API for SqliteStore: connections configured the way the store needs
+// them, prepared statements cached per connection, and a small pool so concurrent callers each get
+// their own connection (a SQLite connection must not be used by two threads at once).
+//
+// Internal to meta/: nothing outside SqliteStore includes this.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <condition_variable>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "common/status.h"
+
+namespace berth::meta::sqlite {
+
+class Connection;
+
+// A cached prepared statement, borrowed from its Connection for the duration of one use. Destroying it
+// resets the statement and clears its bindings so the next user starts clean (and, for reads, so the
+// implicit read transaction ends and does not pin the WAL).
+class Stmt {
+ public:
+  Stmt(Connection* conn, sqlite3_stmt* stmt) : conn_(conn), stmt_(stmt) {}
+  Stmt(Stmt&& other) noexcept;
+  Stmt& operator=(Stmt&&) = delete;
+  Stmt(const Stmt&) = delete;
+  ~Stmt();
+
+  // Parameters are 1-based, as in SQL's '?'. A failed bind is reported by the next step()/run().
+  Stmt& bind(int index, int64_t value);
+  Stmt& bind(int index, std::string_view text);
+  Stmt& bind_optional(int index, const std::optional<std::string>& text);  // NULL when absent
+  Stmt& bind_blob(int index, std::string_view bytes);              // empty bytes stay a non-NULL blob
+
+  // True when a row is available, false when done.
+  Result<bool> step();
+  // Steps to completion, ignoring rows (for INSERT / UPDATE / DELETE).
+  Status run();
+
+  int64_t column_int64(int col) const;
+  std::string column_text(int col) const;
+  std::string column_blob(int col) const;
+  bool column_is_null(int col) const;
+
+ private:
+  Connection* conn_;
+  sqlite3_stmt* stmt_;
+  int bind_rc_ = SQLITE_OK;
+};
+
+class Connection {
+ public:
+  // Opens the file (creating it) in WAL mode with synchronous=NORMAL, foreign keys on and a busy
+  // timeout, so concurrent writers wait for each other instead of failing at once.
+  static Result<std::unique_ptr<Connection>> open(const std::filesystem::path& file);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // The statement for this SQL text, prepared once per connection and then reused.
+  Result<Stmt> prepare(std::string_view sql);
+  // Runs one or more statements without parameters (pragmas, BEGIN/COMMIT, migrations).
+  Status exec(const std::string& sql);
+  // Rows changed by the last INSERT / UPDATE / DELETE on this connection.
+  int64_t changes() const;
+  bool in_transaction() const;
+
+  // Whether the last failure was SQLITE_BUSY / SQLITE_LOCKED, i.e. worth retrying. Reset by
+  // clear_last_error() before each attempt.
+  bool last_error_was_busy() const;
+  void clear_last_error() { last_rc_ = SQLITE_OK; }
+
+  // Records rc and builds the io_error a caller sees: what failed and SQLite's own message.
+  Status fail(int rc, std::string_view what);
+
+ private:
+  explicit Connection(sqlite3* db) : db_(db) {}
+  sqlite3* db_;
+  int last_rc_ = SQLITE_OK;
+  std::unordered_map<std::string, sqlite3_stmt*> statements_;
+};
+
+// Hands out connections, one per concurrent caller, opening more on demand up to a limit; beyond it,
+// callers wait for one to be returned. Idle connections are kept open (their statement caches are the
+// point).
+class Pool {
+ public:
+  class Lease {
+   public:
+    Lease(Pool* pool, std::unique_ptr<Connection> conn) : pool_(pool), conn_(std::move(conn)) {}
+    Lease(Lease&&) noexcept = default;
+    Lease& operator=(Lease&&) = delete;
+    ~Lease();
+    Connection& operator*() const { return *conn_; }
+    Connection* operator->() const { return conn_.get(); }
+
+   private:
+    Pool* pool_;
+    std::unique_ptr<Connection> conn_;
+  };
+
+  Pool(std::filesystem::path file, size_t max_connections) : file_(std::move(file)), max_(max_connections) {}
+  // Starts the pool with an already open connection (the one that ran the migrations).
+  void add(std::unique_ptr<Connection> conn);
+  Result<Lease> acquire();
+
+ private:
+  void release(std::unique_ptr<Connection> conn);
+
+  const std::filesystem::path file_;
+  const size_t max_;
+  std::mutex mu_;
+  std::condition_variable returned_;
+  std::vector<std::unique_ptr<Connection>> idle_;
+  size_t open_ = 0;  // idle + leased + being opened
+};
+
+}  // namespace berth::meta::sqlite

@@ -1,0 +1,133 @@
+// The registry's rules: what a push, a pull, a tag, a delete, a mount or a referrers query means, and
+// which spec error applies when one is refused. The same rules serve /v2, and later the package API and
+// the UI. Knows nothing of HTTP: inputs are validated names/digests, outputs are values or Status.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/hasher.h"
+#include "common/status.h"
+#include "meta/metadata_store.h"
+#include "oci/digest.h"
+#include "oci/name.h"
+#include "storage/blob_store.h"
+
+namespace berth::registry {
+
+struct RegistryOptions {
+  int64_t upload_expire_after_seconds = 24 * 3600;  // idle uploads older than this are removed
+};
+
+struct UploadState {
+  std::string id;
+  std::string repository;
+  uint64_t offset = 0;  // bytes received so far
+};
+
+struct PutManifestResult {
+  oci::Digest digest;
+  std::optional<oci::Digest> subject;
+};
+
+struct Page {
+  std::vector<std::string> items;
+  bool more = false;  // another page follows
+};
+
+class Registry;
+
+// Appends one request's bytes to an upload, hashing them on the way. Obtained from
+// Registry::begin_append; finish() must be called exactly once (also when the client went away, so
+// that what did arrive is kept and the upload can be resumed).
+class UploadAppender {
+ public:
+  ~UploadAppender();
+  Status write(const char* data, size_t len);
+  uint64_t offset() const { return offset_; }
+  // Persists what was written; returns the upload's new state.
+  Result<UploadState> finish();
+
+ private:
+  friend class Registry;
+  UploadAppender(Registry& registry, meta::UploadRecord record, std::unique_ptr<Hasher> hasher,
+                 std::unique_ptr<storage::UploadWriter> writer);
+  Registry& registry_;
+  meta::UploadRecord record_;
+  std::unique_ptr<Hasher> hasher_;
+  std::unique_ptr<storage::UploadWriter> writer_;
+  uint64_t offset_;
+  bool finished_ = false;
+  Status write_error_;
+};
+
+class Registry {
+ public:
+  using Clock = std::function<int64_t()>;  // Unix seconds
+  Registry(storage::BlobStore& blobs, meta::MetadataStore& meta, RegistryOptions options, Clock clock = {});
+
+  // ---- Blobs ----
+  // Size of a blob the repository may serve; blob_unknown otherwise.
+  Result<uint64_t> blob_size(const std::string& repository, const oci::Digest& digest);
+  Result<storage::OpenBlob> open_blob(const std::string& repository, const oci::Digest& digest, uint64_t offset,
+                                      uint64_t length);
+  // Unlinks the blob from the repository (bytes are reclaimed by garbage collection); blob_unknown.
+  Status delete_blob(const std::string& repository, const oci::Digest& digest);
+  // Cross-repository mount. `from` empty: any repository (the spec's automatic content discovery).
+  // True when mounted; false when the blob is not available there (the caller starts an upload instead).
+  Result<bool> mount_blob(const std::string& repository, const oci::Digest& digest, const std::string& from);
+
+  // ---- Uploads ----
+  Result<UploadState> start_upload(const std::string& repository);
+  // blob_upload_unknown for an unknown id or an id of another repository.
+  Result<UploadState> upload_status(const std::string& repository, const std::string& id);
+  // Opens an append at the upload's current offset. Only one append per upload at a time
+  // (blob_upload_invalid for a second one).
+  Result<std::unique_ptr<UploadAppender>> begin_append(const std::string& repository, const std::string& id);
+  // Verifies the digest of everything received, publishes the blob and links it to the repository.
+  // digest_invalid (and the upload is discarded) when the bytes do not match.
+  Result<uint64_t> complete_upload(const std::string& repository, const std::string& id, const oci::Digest& digest);
+  Status cancel_upload(const std::string& repository, const std::string& id);
+  // Removes uploads idle for longer than the configured expiry. Returns how many.
+  size_t expire_uploads();
+  size_t uploads_in_progress() const;
+
+  // ---- Manifests, tags, referrers ----
+  Result<PutManifestResult> put_manifest(const std::string& repository, const oci::Reference& reference,
+                                         const std::string& content_type, const std::string& body);
+  // manifest_unknown when absent.
+  Result<meta::ManifestRecord> get_manifest(const std::string& repository, const oci::Reference& reference);
+  // By digest: the manifest and its tags; by tag: only the tag. manifest_unknown when absent.
+  Status delete_manifest(const std::string& repository, const oci::Reference& reference);
+  // name_unknown for a repository that does not exist.
+  Result<Page> list_tags(const std::string& repository, const std::string& after, size_t limit);
+  Result<Page> list_repositories(const std::string& after, size_t limit);
+  Result<std::vector<meta::Referrer>> referrers(const std::string& repository, const oci::Digest& subject,
+                                                const std::optional<std::string>& artifact_type);
+
+  meta::MetadataStore& metadata() { return meta_; }
+
+ private:
+  friend class UploadAppender;
+  int64_t now() const;
+  Result<meta::UploadRecord> find_upload(const std::string& repository, const std::string& id);
+  Result<std::string> digest_of_upload(const meta::UploadRecord& record, HashAlgorithm algorithm);
+  void discard_upload(const meta::UploadRecord& record);
+  bool claim(const std::string& id);
+  void release(const std::string& id);
+
+  storage::BlobStore& blobs_;
+  meta::MetadataStore& meta_;
+  RegistryOptions options_;
+  Clock clock_;
+  mutable std::mutex busy_mu_;
+  std::set<std::string> busy_uploads_;  // uploads with an append or commit in progress on this node
+};
+
+}  // namespace berth::registry

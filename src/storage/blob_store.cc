@@ -1,0 +1,62 @@
+// The non-virtual pieces of blob_store.h, shared by every BlobStore implementation.
+#include "storage/blob_store.h"
+
+#include <openssl/rand.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+
+namespace berth::storage {
+
+OpenBlob::~OpenBlob() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+OpenBlob::OpenBlob(OpenBlob&& other) noexcept
+    : fd_(other.fd_), offset_(other.offset_), stream_(std::move(other.stream_)), length_(other.length_) {
+  other.fd_ = -1;
+  other.length_ = 0;
+}
+
+namespace {
+bool is_lower_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }
+}  // namespace
+
+bool is_valid_upload_id(std::string_view id) {
+  if (id.size() == 32) {
+    for (char c : id) {
+      if (!is_lower_hex(c)) return false;
+    }
+    return true;
+  }
+  // Canonical UUID text 8-4-4-4-12, lowercase only so that one upload has exactly one spelling.
+  if (id.size() == 36) {
+    for (size_t i = 0; i < id.size(); ++i) {
+      bool dash_here = i == 8 || i == 13 || i == 18 || i == 23;
+      if (dash_here ? id[i] != '-' : !is_lower_hex(id[i])) return false;
+    }
+    return true;
+  }
+  return false;
+}
+
+std::string new_upload_id() {
+  unsigned char bytes[16];
+  // Upload ids are unguessable handles: a predictable fallback would let one client write into another's
+  // upload, so a failing CSPRNG stops the process rather than degrade silently. It does not fail on a
+  // Linux host with getrandom(2).
+  if (RAND_bytes(bytes, sizeof bytes) != 1) {
+    std::fputs("berth: RAND_bytes failed; cannot create an upload id\n", stderr);
+    std::abort();
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id(32, '\0');
+  for (size_t i = 0; i < sizeof bytes; ++i) {
+    id[2 * i] = kHex[bytes[i] >> 4];
+    id[2 * i + 1] = kHex[bytes[i] & 0xf];
+  }
+  return id;
+}
+
+}  // namespace berth::storage

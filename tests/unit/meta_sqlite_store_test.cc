@@ -1,0 +1,218 @@
+// SqliteStore: the shared MetadataStore suite, plus what only the SQLite driver does (its file, its
+// migrations, its pragmas).
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <string>
+#include <thread>
+
+#include "meta/migrations.h"
+#include "meta/sqlite_store.h"
+#include "unit/meta_store_suite.h"
+
+namespace berth::meta {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A directory under the system temp dir, removed with everything in it when the last owner lets go.
+std::shared_ptr<fs::path> make_temp_dir() {
+  std::string pattern = (fs::temp_directory_path() / "berth-meta-XXXXXX").string();
+  if (mkdtemp(pattern.data()) == nullptr) return nullptr;
+  return std::shared_ptr<fs::path>(new fs::path(pattern), [](fs::path* p) {
+    std::error_code ec;
+    fs::remove_all(*p, ec);
+    delete p;
+  });
+}
+
+suite::StoreUnderTest make_sqlite() {
+  auto dir = make_temp_dir();
+  if (!dir) return {};
+  auto store = SqliteStore::open(*dir / "meta.db");
+  if (!store.ok()) {
+    ADD_FAILURE() << store.status().message();
+    return {};
+  }
+  return {std::move(*store), dir};
+}
+
+using suite::MetaStoreSuite;
+
+INSTANTIATE_TEST_SUITE_P(Sqlite, MetaStoreSuite,
+                         ::testing::Values(suite::StoreDriver{"sqlite", make_sqlite}), suite::DriverName());
+
+// Reads the database with the plain SQLite API, independently of the store.
+class RawDb {
+ public:
+  explicit RawDb(const fs::path& file) { sqlite3_open_v2(file.c_str(), &db_, SQLITE_OPEN_READONLY, nullptr); }
+  ~RawDb() { sqlite3_close_v2(db_); }
+  // The single integer the query yields, or -1.
+  int64_t scalar(const std::string& sql) {
+    sqlite3_stmt* st = nullptr;
+    int64_t v = -1;
+    if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &st, nullptr) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
+      v = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_finalize(st);
+    return v;
+  }
+  std::string text(const std::string& sql) {
+    sqlite3_stmt* st = nullptr;
+    std::string v;
+    if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &st, nullptr) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
+      if (auto* p = sqlite3_column_text(st, 0)) v = reinterpret_cast<const char*>(p);
+    }
+    sqlite3_finalize(st);
+    return v;
+  }
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
+class SqliteStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = make_temp_dir();
+    ASSERT_NE(dir_, nullptr);
+    file_ = *dir_ / "meta.db";
+  }
+  std::unique_ptr<SqliteStore> open() {
+    auto s = SqliteStore::open(file_);
+    EXPECT_TRUE(s.ok()) << s.status().message();
+    return s.ok() ? std::move(*s) : nullptr;
+  }
+  std::shared_ptr<fs::path> dir_;
+  fs::path file_;
+};
+
+TEST_F(SqliteStoreTest, SchemaVersionIsRecorded) {
+  ASSERT_NE(open(), nullptr);
+  RawDb db(file_);
+  EXPECT_EQ(db.scalar("SELECT max(version) FROM schema_migrations"), migrations().back().version);
+  EXPECT_EQ(db.scalar("SELECT count(*) FROM schema_migrations"), static_cast<int64_t>(migrations().size()));
+  EXPECT_GT(db.scalar("SELECT min(applied_at) FROM schema_migrations"), 0);
+}
+
+TEST_F(SqliteStoreTest, MigrationsAreAppliedOnceAcrossReopens) {
+  ASSERT_NE(open(), nullptr);
+  int64_t first_applied_at = RawDb(file_).scalar("SELECT applied_at FROM schema_migrations WHERE version = 1");
+  // Re-running version 1 would fail (CREATE TABLE without IF NOT EXISTS), so reopening only succeeds if
+  // applied migrations are skipped; the record itself must not be rewritten either.
+  for (int i = 0; i < 3; ++i) ASSERT_NE(open(), nullptr);
+  RawDb db(file_);
+  EXPECT_EQ(db.scalar("SELECT count(*) FROM schema_migrations"), static_cast<int64_t>(migrations().size()));
+  EXPECT_EQ(db.scalar("SELECT applied_at FROM schema_migrations WHERE version = 1"), first_applied_at);
+}
+
+TEST_F(SqliteStoreTest, ReopeningKeepsData) {
+  auto d = oci::Digest::of("layer");
+  auto m = ManifestRecord{.repository = "acme/app",
+                          .digest = oci::Digest::of("{}"),
+                          .media_type = "application/vnd.oci.image.manifest.v1+json",
+                          .artifact_type = std::nullopt,
+                          .content = "{}",
+                          .subject = std::nullopt,
+                          .annotations_json = "",
+                          .created_at = 0};
+  {
+    auto store = open();
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store->record_blob(d, 42).ok());
+    ASSERT_TRUE(store->link_blob("acme/app", d).ok());
+    ASSERT_TRUE(store->put_manifest(m, {}, "v1", 7).ok());
+    ASSERT_TRUE(store->create_upload(UploadRecord{.id = "u", .repository = "acme/app", .offset = 0, .hash_state = "", .storage_state = "", .started_at = 1, .updated_at = 1}).ok());
+  }
+  auto store = open();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(*store->linked_blob_size("acme/app", d), std::optional<uint64_t>(42));
+  auto got = store->get_manifest_by_tag("acme/app", "v1");
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((**got).digest, m.digest);
+  EXPECT_TRUE(store->get_upload("u")->has_value());
+}
+
+TEST_F(SqliteStoreTest, DatabaseIsInWalMode) {
+  ASSERT_NE(open(), nullptr);
+  EXPECT_EQ(RawDb(file_).text("PRAGMA journal_mode"), "wal");
+}
+
+TEST_F(SqliteStoreTest, UnopenableFileIsIoError) {
+  auto s = SqliteStore::open(*dir_ / "no-such-dir" / "meta.db");
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), Errc::io_error);
+}
+
+TEST_F(SqliteStoreTest, ManifestRefsAreStoredAndRemovedWithTheManifest) {
+  auto store = open();
+  ASSERT_NE(store, nullptr);
+  auto m = ManifestRecord{.repository = "r",
+                          .digest = oci::Digest::of("idx"),
+                          .media_type = "application/vnd.oci.image.index.v1+json",
+                          .artifact_type = std::nullopt,
+                          .content = "idx",
+                          .subject = std::nullopt,
+                          .annotations_json = "",
+                          .created_at = 0};
+  ManifestRefs refs{.blobs = {oci::Digest::of("a"), oci::Digest::of("b")}, .manifests = {oci::Digest::of("c")}};
+  ASSERT_TRUE(store->put_manifest(m, refs, std::nullopt, 1).ok());
+  ASSERT_TRUE(store->put_manifest(m, refs, std::nullopt, 2).ok());  // no duplicate refs
+  {
+    RawDb db(file_);
+    EXPECT_EQ(db.scalar("SELECT count(*) FROM manifest_ref WHERE kind = 'blob'"), 2);
+    EXPECT_EQ(db.scalar("SELECT count(*) FROM manifest_ref WHERE kind = 'manifest'"), 1);
+  }
+  ASSERT_TRUE(*store->delete_manifest("r", m.digest));
+  EXPECT_EQ(RawDb(file_).scalar("SELECT count(*) FROM manifest_ref"), 0);
+}
+
+TEST_F(SqliteStoreTest, WriterWaitsWhileAnotherConnectionHoldsTheWriteLock) {
+  auto store = open();
+  ASSERT_NE(store, nullptr);
+  // Another process (here: another connection) is mid-transaction holding the write lock.
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open(file_.c_str(), &other), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+  std::atomic<bool> done{false};
+  Status result;
+  std::thread writer([&] {
+    result = store->ensure_repository("acme/app");
+    done = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_FALSE(done.load());  // blocked on the lock, not failed
+  ASSERT_EQ(sqlite3_exec(other, "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK);
+  writer.join();
+  sqlite3_close(other);
+  EXPECT_TRUE(result.ok()) << result.message();
+  EXPECT_TRUE(*store->repository_exists("acme/app"));
+}
+
+TEST(MigrationsTest, VersionsStrictlyIncrease) {
+  int64_t last = 0;
+  for (const Migration& m : migrations()) {
+    EXPECT_GT(m.version, last);
+    last = m.version;
+  }
+}
+
+TEST(MigrationsTest, RenderReplacesEveryDialectToken) {
+  for (const Migration& m : migrations()) {
+    std::string sqlite = render(m.sql, Dialect::sqlite);
+    std::string pg = render(m.sql, Dialect::postgres);
+    EXPECT_EQ(sqlite.find("{{"), std::string::npos) << sqlite;
+    EXPECT_EQ(pg.find("{{"), std::string::npos) << pg;
+    EXPECT_EQ(pg.find(" BLOB"), std::string::npos);
+  }
+  EXPECT_EQ(render("x {{BLOB}} y", Dialect::postgres), "x BYTEA y");
+  EXPECT_EQ(render("x {{BLOB}} y", Dialect::sqlite), "x BLOB y");
+  EXPECT_EQ(render("{{UNKNOWN}}", Dialect::sqlite), "{{UNKNOWN}}");
+}
+
+}  // namespace
+}  // namespace berth::meta
