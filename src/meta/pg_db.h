@@ -1,0 +1,162 @@
+// A thin layer over libpq for PgStore, shaped like sqlite_db.h so the two stores read alike:
+// connections that prepare each statement once, statements bound by position, and a pool that hands one
+// connection to each concurrent caller and replaces connections the server dropped.
+//
+// Values travel so that bytes round-trip exactly: BYTEA parameters and every result column use libpq's
+// binary format (no escaping, no hex), other parameters go as text and PostgreSQL infers their types
+// from the statement.
+//
+// Internal to meta/: nothing outside PgStore includes this.
+#pragma once
+
+#include <libpq-fe.h>
+
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "common/status.h"
+
+namespace berth::meta::pg {
+
+// What a connection URL says, as far as messages need it. The password is kept only to be redacted.
+struct Endpoint {
+  std::string url;       // as given, password included: handed to libpq and nowhere else
+  std::string host_port;  // "host:port", what messages name
+  std::string password;   // empty when the URL has none
+
+  // Parses a postgresql:// URL (or key=value string). invalid_argument, without echoing the URL (it may
+  // hold a password), when libpq cannot parse it.
+  static Result<Endpoint> parse(const std::string& url);
+  // `message` with every occurrence of the password masked.
+  std::string redact(std::string message) const;
+};
+
+class Connection;
+
+// One execution of a prepared statement. Bind parameters (1-based, like '?' / $n), then step() through
+// the rows (the first call executes) or run() for statements whose rows do not matter.
+class Stmt {
+ public:
+  Stmt(Connection* conn, const std::string& name) : conn_(conn), name_(name) {}
+  Stmt(Stmt&&) noexcept = default;
+  Stmt& operator=(Stmt&&) = delete;
+  Stmt(const Stmt&) = delete;
+
+  Stmt& bind(int index, int64_t value);
+  Stmt& bind(int index, std::string_view text);
+  Stmt& bind_optional(int index, const std::optional<std::string>& text);  // NULL when absent
+  Stmt& bind_blob(int index, std::string_view bytes);  // BYTEA, sent in binary; empty stays non-NULL
+
+  // True when a row is available, false when done.
+  Result<bool> step();
+  Status run();
+
+  // Integer columns of any width (SELECT 1 is int4, BIGINT columns int8).
+  int64_t column_int64(int col) const;
+  // TEXT and BYTEA alike: the column's bytes, exactly.
+  std::string column_text(int col) const { return column_blob(col); }
+  std::string column_blob(int col) const;
+  bool column_is_null(int col) const;
+
+ private:
+  struct Param {
+    std::string value;
+    bool null = true;
+    bool binary = false;
+  };
+  Param& param(int index);
+
+  Connection* conn_;
+  std::string name_;
+  std::vector<Param> params_;
+  std::unique_ptr<PGresult, void (*)(PGresult*)> result_{nullptr, PQclear};
+  int row_ = -1;
+};
+
+class Connection {
+ public:
+  // Connects (with a connect timeout, so an unreachable host fails in seconds rather than minutes).
+  // unavailable, naming host:port, when the server cannot be reached or refuses the connection.
+  static Result<std::unique_ptr<Connection>> open(const Endpoint& endpoint);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // The statement for this SQL text ('?' placeholders), prepared on the server once per connection.
+  Result<Stmt> prepare(std::string_view sql);
+  // Runs one or more statements without parameters (BEGIN / COMMIT, migrations).
+  Status exec(const std::string& sql);
+  // Rows changed by the last INSERT / UPDATE / DELETE run by a Stmt.
+  int64_t changes() const { return changes_; }
+  bool in_transaction() const;
+  // The server closed the connection (restart, idle timeout, terminated backend): it cannot be reused.
+  bool broken() const { return PQstatus(conn_) != CONNECTION_OK; }
+  // Like !broken(), but first reads what the server may have sent while the connection sat idle, so a
+  // connection the server closed is noticed before a statement is sent on it.
+  bool alive();
+
+  // Whether the last failure rolled the transaction back for a reason that a plain rerun can cure:
+  // serialization failure, deadlock, or a row a foreign key needed deleted by a concurrent transaction.
+  bool last_error_retryable() const;
+  void clear_last_error() { last_sqlstate_.clear(); }
+
+ private:
+  friend class Stmt;
+  Connection(PGconn* conn, const Endpoint* endpoint) : conn_(conn), endpoint_(endpoint) {}
+  // Executes a prepared statement; null result with the failure returned on error.
+  Result<PGresult*> execute(const std::string& name, const std::vector<const char*>& values,
+                            const std::vector<int>& lengths, const std::vector<int>& formats);
+  // Builds the status a caller sees from a failed result (may be null): unavailable when the
+  // connection is gone, io_error otherwise; records the SQLSTATE.
+  Status fail(const PGresult* result, std::string_view what);
+
+  PGconn* conn_;
+  const Endpoint* endpoint_;
+  std::unordered_map<std::string, std::string> statements_;  // SQL text -> server-side name
+  int64_t changes_ = 0;
+  std::string last_sqlstate_;
+};
+
+// Hands out connections, one per concurrent caller, opening more on demand up to a limit; beyond it,
+// callers wait. A connection returned broken is closed, and so are the idle ones: what broke one (most
+// often a server restart) has usually broken all, and reconnecting is cheaper than failing a request.
+class Pool {
+ public:
+  class Lease {
+   public:
+    Lease(Pool* pool, std::unique_ptr<Connection> conn) : pool_(pool), conn_(std::move(conn)) {}
+    Lease(Lease&&) noexcept = default;
+    Lease& operator=(Lease&&) = delete;
+    ~Lease();
+    Connection& operator*() const { return *conn_; }
+    Connection* operator->() const { return conn_.get(); }
+
+   private:
+    Pool* pool_;
+    std::unique_ptr<Connection> conn_;
+  };
+
+  Pool(Endpoint endpoint, size_t max_connections) : endpoint_(std::move(endpoint)), max_(max_connections) {}
+  const Endpoint& endpoint() const { return endpoint_; }
+  void add(std::unique_ptr<Connection> conn);
+  Result<Lease> acquire();
+
+ private:
+  void release(std::unique_ptr<Connection> conn);
+
+  const Endpoint endpoint_;
+  const size_t max_;
+  std::mutex mu_;
+  std::condition_variable returned_;
+  std::vector<std::unique_ptr<Connection>> idle_;
+  size_t open_ = 0;  // idle + leased + being opened
+};
+
+}  // namespace berth::meta::pg

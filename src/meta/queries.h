@@ -1,0 +1,130 @@
+// The statements every MetadataStore driver runs, written once.
+//
+// Texts use SQLite's '?' placeholders; the PostgreSQL driver turns them into $1..$n with
+// numbered_placeholders() when it prepares them, so there is one copy of each query to review. The
+// schema (migrations.h) makes the rest portable: byte-order collations, BIGINT everywhere, and
+// ON CONFLICT clauses that both dialects accept.
+//
+// Internal to meta/.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace berth::meta::sql {
+
+// ---- Migrations (run while holding the driver's migration lock) ----
+inline constexpr std::string_view kMigrationApplied = "SELECT 1 FROM schema_migrations WHERE version = ?";
+inline constexpr std::string_view kRecordMigration =
+    "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)";
+
+// ---- Repositories ----
+inline constexpr std::string_view kFindRepositoryId = "SELECT id FROM repository WHERE name = ?";
+inline constexpr std::string_view kInsertRepository =
+    "INSERT INTO repository (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING";
+inline constexpr std::string_view kListRepositories =
+    "SELECT name FROM repository WHERE name > ? ORDER BY name LIMIT ?";
+
+// ---- Blobs ----
+inline constexpr std::string_view kInsertBlob =
+    "INSERT INTO blob (digest, size, created_at) VALUES (?, ?, ?) ON CONFLICT (digest) DO NOTHING";
+inline constexpr std::string_view kBlobSize = "SELECT size FROM blob WHERE digest = ?";
+inline constexpr std::string_view kBlobExists = "SELECT 1 FROM blob WHERE digest = ?";
+inline constexpr std::string_view kLinkBlob =
+    "INSERT INTO repository_blob (repository_id, digest, created_at) VALUES (?, ?, ?) "
+    "ON CONFLICT (repository_id, digest) DO NOTHING";
+inline constexpr std::string_view kLinkedBlobSize =
+    "SELECT b.size FROM repository_blob rb "
+    "JOIN repository r ON r.id = rb.repository_id JOIN blob b ON b.digest = rb.digest "
+    "WHERE r.name = ? AND rb.digest = ?";
+inline constexpr std::string_view kUnlinkBlob =
+    "DELETE FROM repository_blob WHERE repository_id = (SELECT id FROM repository WHERE name = ?) AND digest = ?";
+
+// ---- Upload sessions ----
+// Columns read by upload_row(): id, repository, offset, hash_state, storage_state, started_at, updated_at.
+#define BERTH_META_UPLOAD_SELECT                                                                   \
+  "SELECT u.id, r.name, u.byte_offset, u.hash_state, u.storage_state, u.started_at, u.updated_at " \
+  "FROM upload u JOIN repository r ON r.id = u.repository_id "
+inline constexpr std::string_view kInsertUpload =
+    "INSERT INTO upload (id, repository_id, byte_offset, hash_state, storage_state, started_at, updated_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING";
+inline constexpr std::string_view kGetUpload = BERTH_META_UPLOAD_SELECT "WHERE u.id = ?";
+inline constexpr std::string_view kUploadsIdleSince =
+    BERTH_META_UPLOAD_SELECT "WHERE u.updated_at < ? ORDER BY u.updated_at, u.id";
+// Compare-and-set on the offset: the WHERE clause is the "compare".
+inline constexpr std::string_view kAdvanceUpload =
+    "UPDATE upload SET byte_offset = ?, hash_state = ?, storage_state = ?, updated_at = ? "
+    "WHERE id = ? AND byte_offset = ?";
+inline constexpr std::string_view kUploadOffset = "SELECT byte_offset FROM upload WHERE id = ?";
+inline constexpr std::string_view kDeleteUpload = "DELETE FROM upload WHERE id = ?";
+#undef BERTH_META_UPLOAD_SELECT
+
+// ---- Manifests and tags ----
+// Columns read by manifest_row(): repository, digest, media_type, artifact_type, content, subject,
+// annotations, created_at.
+#define BERTH_META_MANIFEST_SELECT                                                                             \
+  "SELECT r.name, m.digest, m.media_type, m.artifact_type, m.content, m.subject, m.annotations, m.created_at " \
+  "FROM manifest m JOIN repository r ON r.id = m.repository_id "
+inline constexpr std::string_view kGetManifest = BERTH_META_MANIFEST_SELECT "WHERE r.name = ? AND m.digest = ?";
+inline constexpr std::string_view kGetManifestByTag =
+    BERTH_META_MANIFEST_SELECT
+    "JOIN tag t ON t.repository_id = m.repository_id AND t.manifest_digest = m.digest "
+    "WHERE r.name = ? AND t.name = ?";
+#undef BERTH_META_MANIFEST_SELECT
+// Same repository + digest means the same bytes: the first row stands, created_at included.
+inline constexpr std::string_view kInsertManifest =
+    "INSERT INTO manifest (repository_id, digest, media_type, artifact_type, content, subject, annotations, "
+    "size, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (repository_id, digest) DO NOTHING";
+inline constexpr std::string_view kInsertManifestRef =
+    "INSERT INTO manifest_ref (repository_id, manifest_digest, child_digest, kind) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT DO NOTHING";
+inline constexpr std::string_view kUpsertTag =
+    "INSERT INTO tag (repository_id, name, manifest_digest, updated_at) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (repository_id, name) DO UPDATE "
+    "SET manifest_digest = excluded.manifest_digest, updated_at = excluded.updated_at";
+// delete_manifest runs these in order, children first (foreign keys); each takes (repository_id, digest).
+inline constexpr std::string_view kDeleteTagsOfManifest =
+    "DELETE FROM tag WHERE repository_id = ? AND manifest_digest = ?";
+inline constexpr std::string_view kDeleteRefsOfManifest =
+    "DELETE FROM manifest_ref WHERE repository_id = ? AND manifest_digest = ?";
+inline constexpr std::string_view kDeleteManifest = "DELETE FROM manifest WHERE repository_id = ? AND digest = ?";
+inline constexpr std::string_view kDeleteTag =
+    "DELETE FROM tag WHERE repository_id = (SELECT id FROM repository WHERE name = ?) AND name = ?";
+inline constexpr std::string_view kListTags =
+    "SELECT t.name FROM tag t JOIN repository r ON r.id = t.repository_id "
+    "WHERE r.name = ? AND t.name > ? ORDER BY t.name LIMIT ?";
+// Two statements rather than "? IS NULL OR ...": each gets a plan that uses the subject index, and
+// PostgreSQL cannot type an untyped NULL parameter.
+#define BERTH_META_REFERRERS_SELECT                                         \
+  "SELECT m.digest, m.media_type, m.size, m.artifact_type, m.annotations " \
+  "FROM manifest m JOIN repository r ON r.id = m.repository_id WHERE r.name = ? AND m.subject = ? "
+inline constexpr std::string_view kListReferrers = BERTH_META_REFERRERS_SELECT "ORDER BY m.digest";
+inline constexpr std::string_view kListReferrersOfType =
+    BERTH_META_REFERRERS_SELECT "AND m.artifact_type = ? ORDER BY m.digest";
+#undef BERTH_META_REFERRERS_SELECT
+
+// The statement with each '?' placeholder outside quotes replaced by $1, $2, ... in order, as
+// PostgreSQL numbers its parameters.
+inline std::string numbered_placeholders(std::string_view sql) {
+  std::string out;
+  out.reserve(sql.size() + 16);
+  int n = 0;
+  char quote = 0;  // inside '...' or "..." when set
+  for (char ch : sql) {
+    if (quote != 0) {
+      if (ch == quote) quote = 0;  // a doubled quote closes and reopens: same result
+      out += ch;
+    } else if (ch == '\'' || ch == '"') {
+      quote = ch;
+      out += ch;
+    } else if (ch == '?') {
+      out += '$';
+      out += std::to_string(++n);
+    } else {
+      out += ch;
+    }
+  }
+  return out;
+}
+
+}  // namespace berth::meta::sql

@@ -1,0 +1,499 @@
+#include "storage/s3_blob_store.h"
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+namespace berth::storage {
+
+namespace {
+
+constexpr uint64_t kMinPartSize = 5ull << 20;      // S3: every part but the last
+constexpr uint64_t kMaxCopySize = 5ull << 30;      // S3: CopyObject and one part
+constexpr uint64_t kMaxParts = 10000;
+
+Status invalid_upload_id() { return Status(Errc::invalid_argument, "malformed upload id"); }
+
+// S3 may answer 200 and still report an error in the body (CompleteMultipartUpload, copies).
+bool failed(const HttpResult& r) { return r.status < 200 || r.status >= 300 || r.body.find("<Error>") != std::string::npos; }
+
+class EmptySource final : public ByteSource {
+ public:
+  Result<size_t> read(char*, size_t) override { return size_t{0}; }
+};
+
+// The staged segments of an upload, read one ranged GET after another.
+class SegmentsSource final : public ByteSource {
+ public:
+  SegmentsSource(S3Client& client, std::vector<std::pair<std::string, uint64_t>> pieces)
+      : client_(client), pieces_(std::move(pieces)) {}
+  Result<size_t> read(char* buffer, size_t capacity) override {
+    for (;;) {
+      if (!current_) {
+        if (next_ == pieces_.size()) return size_t{0};
+        auto& [key, len] = pieces_[next_++];
+        auto s = client_.get_range(key, 0, len);
+        if (!s.ok()) return s.status();
+        current_ = std::move(*s);
+      }
+      auto n = current_->read(buffer, capacity);
+      if (!n.ok() || *n > 0) return n;
+      current_.reset();
+    }
+  }
+
+ private:
+  S3Client& client_;
+  std::vector<std::pair<std::string, uint64_t>> pieces_;
+  size_t next_ = 0;
+  std::unique_ptr<ByteSource> current_;
+};
+
+}  // namespace
+
+struct S3BlobStore::UploadState {
+  struct Part {
+    uint64_t number;
+    std::string etag;
+    uint64_t size;
+  };
+  struct Segment {
+    std::string name;  // under uploads/<id>/
+    uint64_t used;     // bytes of it that belong to the upload (fewer after a rewind)
+  };
+  std::string multipart_id;
+  std::vector<Part> parts;
+  std::vector<Segment> segments;
+
+  uint64_t parts_total() const {
+    uint64_t t = 0;
+    for (const auto& p : parts) t += p.size;
+    return t;
+  }
+  uint64_t staged() const {
+    uint64_t t = 0;
+    for (const auto& s : segments) t += s.used;
+    return t;
+  }
+  uint64_t total() const { return parts_total() + staged(); }
+
+  std::string to_json() const {
+    nlohmann::json j = nlohmann::json::object();
+    if (!multipart_id.empty()) j["mp"] = multipart_id;
+    auto& ps = j["parts"] = nlohmann::json::array();
+    for (const auto& p : parts) ps.push_back({p.number, p.etag, p.size});
+    auto& ss = j["segs"] = nlohmann::json::array();
+    for (const auto& s : segments) ss.push_back({s.name, s.used});
+    return j.dump();
+  }
+
+  static Result<UploadState> parse(const std::string& text) {
+    UploadState st;
+    if (text.empty()) return st;
+    auto j = nlohmann::json::parse(text, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) return Status(Errc::invalid_argument, "malformed S3 upload state");
+    try {
+      if (j.contains("mp")) st.multipart_id = j["mp"].get<std::string>();
+      for (const auto& p : j.value("parts", nlohmann::json::array())) {
+        st.parts.push_back({p.at(0).get<uint64_t>(), p.at(1).get<std::string>(), p.at(2).get<uint64_t>()});
+      }
+      for (const auto& s : j.value("segs", nlohmann::json::array())) {
+        std::string name = s.at(0).get<std::string>();
+        // The name becomes part of a key: only what this store writes is accepted.
+        if (name.rfind("seg-", 0) != 0 || !is_valid_upload_id(name.substr(4))) {
+          return Status(Errc::invalid_argument, "malformed S3 upload state");
+        }
+        st.segments.push_back({std::move(name), s.at(1).get<uint64_t>()});
+      }
+    } catch (const nlohmann::json::exception&) {
+      return Status(Errc::invalid_argument, "malformed S3 upload state");
+    }
+    return st;
+  }
+};
+
+// Appends through at most part_size bytes of memory; see the header for the scheme.
+class S3UploadWriter final : public UploadWriter {
+ public:
+  S3UploadWriter(S3BlobStore& store, std::string upload_id, S3BlobStore::UploadState st)
+      : store_(store), id_(std::move(upload_id)), st_(std::move(st)) {}
+
+  Status write(const char* data, size_t len) override {
+    if (closed_) return Status(Errc::internal, "write after close on upload " + id_);
+    if (!failed_.ok()) return failed_;
+    buf_.append(data, len);
+    const uint64_t part_size = store_.client_->options().part_size;
+    while (st_.staged() + buf_.size() >= part_size) {
+      Status s = flush_part(part_size);
+      if (!s.ok()) {
+        failed_ = s;
+        return s;
+      }
+    }
+    return Status::Ok();
+  }
+
+  Result<std::string> close() override {
+    if (closed_) return Status(Errc::internal, "close twice on upload " + id_);
+    closed_ = true;
+    if (!failed_.ok()) return failed_;
+    if (!buf_.empty()) {
+      std::string name = "seg-" + new_upload_id();
+      auto r = store_.client_->call("PUT", store_.upload_prefix(id_) + name, {}, {}, buf_);
+      if (!r.ok()) return r.status();
+      if (failed(*r)) return S3Client::error_of(*r, "stage upload " + id_);
+      st_.segments.push_back({std::move(name), buf_.size()});
+      buf_.clear();
+    }
+    return st_.to_json();
+  }
+
+ private:
+  // Sends one part made of the staged segments and the first new bytes.
+  Status flush_part(uint64_t part_size) {
+    S3Client& c = *store_.client_;
+    const std::string prefix = store_.upload_prefix(id_);
+    std::string part;
+    part.reserve(part_size);
+    for (const auto& seg : st_.segments) {
+      if (seg.used == 0) continue;
+      auto r = c.call("GET", prefix + seg.name, {}, {{"range", "bytes=0-" + std::to_string(seg.used - 1)}});
+      if (!r.ok()) return r.status();
+      if (failed(*r)) return S3Client::error_of(*r, "read staged bytes of upload " + id_);
+      if (r->body.size() != seg.used) return Status(Errc::io_error, "staged bytes of upload " + id_ + " are short");
+      part += r->body;
+    }
+    size_t take = static_cast<size_t>(part_size - part.size());
+    part.append(buf_, 0, take);
+    if (st_.multipart_id.empty()) {
+      auto r = c.call("POST", prefix + "data", {{"uploads", ""}});
+      if (!r.ok()) return r.status();
+      if (failed(*r)) return S3Client::error_of(*r, "create multipart upload for " + id_);
+      st_.multipart_id = xml_first(r->body, "UploadId");
+      if (st_.multipart_id.empty()) return Status(Errc::io_error, "S3 create multipart upload: no UploadId");
+    }
+    const uint64_t number = st_.parts.size() + 1;
+    auto r = c.call("PUT", prefix + "data", {{"partNumber", std::to_string(number)}, {"uploadId", st_.multipart_id}},
+                    {}, part);
+    if (!r.ok()) return r.status();
+    if (r->status == 404) return Status(Errc::blob_upload_invalid, "multipart upload of " + id_ + " is gone");
+    if (failed(*r)) return S3Client::error_of(*r, "upload part of " + id_);
+    std::string etag = r->header("etag");
+    if (etag.empty()) return Status(Errc::io_error, "S3 upload part: no ETag");
+    st_.parts.push_back({number, std::move(etag), part.size()});
+    st_.segments.clear();
+    buf_.erase(0, take);
+    return Status::Ok();
+  }
+
+  S3BlobStore& store_;
+  std::string id_;
+  S3BlobStore::UploadState st_;
+  std::string buf_;
+  Status failed_;
+  bool closed_ = false;
+};
+
+Result<std::unique_ptr<S3BlobStore>> S3BlobStore::open(S3Options options) {
+  if (options.part_size < kMinPartSize || options.part_size > kMaxCopySize) {
+    return Status(Errc::invalid_argument, "S3: part size must be between 5 MiB and 5 GiB");
+  }
+  if (!options.prefix.empty() && options.prefix.back() != '/') options.prefix.push_back('/');
+  auto client = S3Client::create(std::move(options));
+  if (!client.ok()) return client.status();
+  return std::unique_ptr<S3BlobStore>(new S3BlobStore(std::move(*client)));
+}
+
+std::string S3BlobStore::blob_key(const oci::Digest& digest) const {
+  return client_->options().prefix + "blobs/" + std::string(digest.algorithm_name()) + "/" + std::string(digest.hex());
+}
+
+std::string S3BlobStore::upload_prefix(const std::string& upload_id) const {
+  return client_->options().prefix + "uploads/" + upload_id + "/";
+}
+
+Status S3BlobStore::check() {
+  auto r = client_->call("HEAD", "", {});
+  if (!r.ok()) return r.status();
+  if (failed(*r)) return S3Client::error_of(*r, "bucket " + client_->options().bucket);
+  return Status::Ok();
+}
+
+Result<uint64_t> S3BlobStore::head(const std::string& key) {
+  auto r = client_->call("HEAD", key, {});
+  if (!r.ok()) return r.status();
+  if (failed(*r)) return S3Client::error_of(*r, "HEAD " + key);
+  std::string len = r->header("content-length");
+  if (len.empty() || len.find_first_not_of("0123456789") != std::string::npos) {
+    return Status(Errc::io_error, "S3 HEAD " + key + ": no Content-Length");
+  }
+  return static_cast<uint64_t>(std::stoull(len));
+}
+
+Status S3BlobStore::require_upload(const std::string& upload_id) {
+  auto h = head(upload_prefix(upload_id) + "info");
+  if (h.ok()) return Status::Ok();
+  if (h.status().code() == Errc::not_found) return Status(Errc::not_found, "upload unknown");
+  return h.status();
+}
+
+Result<uint64_t> S3BlobStore::stat(const oci::Digest& digest) {
+  auto h = head(blob_key(digest));
+  if (!h.ok() && h.status().code() == Errc::not_found) return Status(Errc::not_found, "blob unknown");
+  return h;
+}
+
+Result<OpenBlob> S3BlobStore::open(const oci::Digest& digest, uint64_t offset, uint64_t length) {
+  auto size = stat(digest);
+  if (!size.ok()) return size.status();
+  if (offset > *size || length > *size - offset) {
+    return Status(Errc::range_invalid, "range past the end of the blob (" + std::to_string(*size) + " bytes)");
+  }
+  if (length == 0) return OpenBlob(std::make_unique<EmptySource>(), 0);
+  auto stream = client_->get_range(blob_key(digest), offset, length);
+  if (!stream.ok()) return stream.status();
+  return OpenBlob(std::move(*stream), length);
+}
+
+Status S3BlobStore::remove(const oci::Digest& digest) {
+  auto r = client_->call("DELETE", blob_key(digest), {});
+  if (!r.ok()) return r.status();
+  if (failed(*r) && r->status != 404) return S3Client::error_of(*r, "delete blob");
+  return Status::Ok();
+}
+
+Result<std::string> S3BlobStore::begin_upload(const std::string& upload_id) {
+  if (!is_valid_upload_id(upload_id)) return invalid_upload_id();
+  const std::string marker = upload_prefix(upload_id) + "info";
+  auto h = head(marker);
+  if (h.ok()) return Status(Errc::already_exists, "upload exists");
+  if (h.status().code() != Errc::not_found) return h.status();
+  // If-None-Match makes creation atomic on servers that support it (AWS since 2024, radosgw); elsewhere
+  // the HEAD above is the check, enough for random 128-bit ids.
+  auto r = client_->call("PUT", marker, {}, {{"if-none-match", "*"}}, "");
+  if (!r.ok()) return r.status();
+  if (r->status == 412) return Status(Errc::already_exists, "upload exists");
+  if (failed(*r)) return S3Client::error_of(*r, "begin upload");
+  return UploadState{}.to_json();
+}
+
+Result<std::unique_ptr<UploadWriter>> S3BlobStore::append_upload(const std::string& upload_id, const std::string& state,
+                                                                 uint64_t offset) {
+  if (!is_valid_upload_id(upload_id)) return invalid_upload_id();
+  BERTH_RETURN_IF_ERROR(require_upload(upload_id));
+  auto st = UploadState::parse(state);
+  if (!st.ok()) return st.status();
+  const uint64_t total = st->total();
+  if (offset > total) {
+    return Status(Errc::blob_upload_invalid,
+                  "upload holds " + std::to_string(total) + " bytes, fewer than offset " + std::to_string(offset));
+  }
+  const uint64_t parts_total = st->parts_total();
+  if (offset >= parts_total) {
+    // Rewind within the staged bytes: use fewer of them; segments are never rewritten.
+    uint64_t keep = offset - parts_total;
+    for (auto& seg : st->segments) {
+      seg.used = std::min(seg.used, keep);
+      keep -= seg.used;
+    }
+    std::erase_if(st->segments, [](const auto& s) { return s.used == 0; });
+  } else {
+    uint64_t acc = 0;
+    size_t k = 0;
+    while (k < st->parts.size() && acc + st->parts[k].size <= offset) acc += st->parts[k++].size;
+    if (acc != offset) {
+      return Status(Errc::blob_upload_invalid, "cannot rewind upload " + upload_id + " into a part already sent");
+    }
+    st->parts.resize(k);
+    st->segments.clear();
+  }
+  return std::unique_ptr<UploadWriter>(new S3UploadWriter(*this, upload_id, std::move(*st)));
+}
+
+Status S3BlobStore::assemble(const std::string& upload_id, UploadState& st) {
+  const std::string data = upload_prefix(upload_id) + "data";
+  auto h = head(data);
+  if (h.ok()) {
+    if (*h == st.total()) return Status::Ok();  // assembled by an earlier read_upload
+    return Status(Errc::blob_upload_invalid, "upload " + upload_id + " changed after it was assembled");
+  }
+  if (h.status().code() != Errc::not_found) return h.status();
+  if (!st.segments.empty()) {
+    // The staged bytes become the last part, which may be small. Fewer than part_size bytes in memory.
+    std::string last;
+    for (const auto& seg : st.segments) {
+      auto r = client_->call("GET", upload_prefix(upload_id) + seg.name, {},
+                             {{"range", "bytes=0-" + std::to_string(seg.used - 1)}});
+      if (!r.ok()) return r.status();
+      if (failed(*r) || r->body.size() != seg.used) return S3Client::error_of(*r, "read staged bytes");
+      last += r->body;
+    }
+    const uint64_t number = st.parts.size() + 1;
+    auto r = client_->call("PUT", data, {{"partNumber", std::to_string(number)}, {"uploadId", st.multipart_id}}, {},
+                           last);
+    if (!r.ok()) return r.status();
+    if (failed(*r)) return S3Client::error_of(*r, "upload last part");
+    st.parts.push_back({number, r->header("etag"), last.size()});
+    st.segments.clear();
+  }
+  std::string xml = "<CompleteMultipartUpload>";
+  for (const auto& p : st.parts) {
+    xml += "<Part><PartNumber>" + std::to_string(p.number) + "</PartNumber><ETag>" + xml_escape(p.etag) + "</ETag></Part>";
+  }
+  xml += "</CompleteMultipartUpload>";
+  auto r = client_->call("POST", data, {{"uploadId", st.multipart_id}}, {}, xml);
+  if (!r.ok()) return r.status();
+  if (r->status == 404) return Status(Errc::blob_upload_invalid, "multipart upload of " + upload_id + " is gone");
+  if (failed(*r)) return S3Client::error_of(*r, "complete multipart upload");
+  return Status::Ok();
+}
+
+Result<std::unique_ptr<ByteSource>> S3BlobStore::read_upload(const std::string& upload_id, const std::string& state,
+                                                            uint64_t size) {
+  if (!is_valid_upload_id(upload_id)) return invalid_upload_id();
+  BERTH_RETURN_IF_ERROR(require_upload(upload_id));
+  auto st = UploadState::parse(state);
+  if (!st.ok()) return st.status();
+  if (st->total() < size) {
+    return Status(Errc::blob_upload_invalid, "upload holds fewer than " + std::to_string(size) + " bytes");
+  }
+  if (size == 0) return std::unique_ptr<ByteSource>(new EmptySource());
+  if (st->parts.empty()) {
+    std::vector<std::pair<std::string, uint64_t>> pieces;
+    uint64_t left = size;
+    for (const auto& seg : st->segments) {
+      if (left == 0) break;
+      uint64_t n = std::min(seg.used, left);
+      pieces.emplace_back(upload_prefix(upload_id) + seg.name, n);
+      left -= n;
+    }
+    return std::unique_ptr<ByteSource>(new SegmentsSource(*client_, std::move(pieces)));
+  }
+  BERTH_RETURN_IF_ERROR(assemble(upload_id, *st));
+  return client_->get_range(upload_prefix(upload_id) + "data", 0, size);
+}
+
+Status S3BlobStore::copy_range(const std::string& from, uint64_t size, const std::string& to) {
+  const std::string source = "/" + client_->options().bucket + "/" + sigv4::uri_encode(from, false);
+  auto full = head(from);
+  if (!full.ok()) return full.status();
+  if (*full == size && size <= kMaxCopySize) {
+    auto r = client_->call("PUT", to, {}, {{"x-amz-copy-source", source}});
+    if (!r.ok()) return r.status();
+    if (failed(*r)) return S3Client::error_of(*r, "copy to blob");
+    return Status::Ok();
+  }
+  // Part of the object, or more than one CopyObject may copy: a multipart copy of byte ranges.
+  uint64_t chunk = std::max<uint64_t>(client_->options().part_size, 64ull << 20);
+  chunk = std::min(std::max(chunk, (size + kMaxParts - 1) / kMaxParts), kMaxCopySize);
+  auto created = client_->call("POST", to, {{"uploads", ""}});
+  if (!created.ok()) return created.status();
+  if (failed(*created)) return S3Client::error_of(*created, "create multipart copy");
+  const std::string mp = xml_first(created->body, "UploadId");
+  std::string xml = "<CompleteMultipartUpload>";
+  Status result;
+  for (uint64_t off = 0, n = 1; off < size && result.ok(); off += chunk, ++n) {
+    uint64_t end = std::min(size, off + chunk) - 1;
+    auto r = client_->call("PUT", to, {{"partNumber", std::to_string(n)}, {"uploadId", mp}},
+                           {{"x-amz-copy-source", source},
+                            {"x-amz-copy-source-range", "bytes=" + std::to_string(off) + "-" + std::to_string(end)}});
+    if (!r.ok()) result = r.status();
+    else if (failed(*r)) result = S3Client::error_of(*r, "copy part to blob");
+    else xml += "<Part><PartNumber>" + std::to_string(n) + "</PartNumber><ETag>" + xml_escape(xml_first(r->body, "ETag")) +
+                "</ETag></Part>";
+  }
+  xml += "</CompleteMultipartUpload>";
+  if (result.ok()) {
+    auto r = client_->call("POST", to, {{"uploadId", mp}}, {}, xml);
+    if (!r.ok()) result = r.status();
+    else if (failed(*r)) result = S3Client::error_of(*r, "complete multipart copy");
+  }
+  // Nothing half-copied may linger: the blob key receives whole content or nothing.
+  if (!result.ok()) (void)client_->call("DELETE", to, {{"uploadId", mp}});
+  return result;
+}
+
+Status S3BlobStore::commit_upload(const std::string& upload_id, const std::string& state, const oci::Digest& digest,
+                                  uint64_t size) {
+  if (!is_valid_upload_id(upload_id)) return invalid_upload_id();
+  BERTH_RETURN_IF_ERROR(require_upload(upload_id));
+  auto st = UploadState::parse(state);
+  if (!st.ok()) return st.status();
+  if (st->total() < size) {
+    return Status(Errc::blob_upload_invalid, "upload holds " + std::to_string(st->total()) +
+                                                 " bytes, fewer than the " + std::to_string(size) + " to commit");
+  }
+  const std::string key = blob_key(digest);
+  auto existing = head(key);
+  if (!existing.ok() && existing.status().code() != Errc::not_found) return existing.status();
+  // A blob of another size under this digest can only be damage: it is replaced by the verified bytes.
+  if (!existing.ok() || *existing != size) {
+    if (st->parts.empty()) {
+      // Fewer than part_size bytes, all staged: read them and put the blob in one request.
+      std::string body;
+      for (const auto& seg : st->segments) {
+        if (body.size() == size) break;
+        uint64_t n = std::min<uint64_t>(seg.used, size - body.size());
+        auto r = client_->call("GET", upload_prefix(upload_id) + seg.name, {},
+                               {{"range", "bytes=0-" + std::to_string(n - 1)}});
+        if (!r.ok()) return r.status();
+        if (failed(*r) || r->body.size() != n) return S3Client::error_of(*r, "read staged bytes");
+        body += r->body;
+      }
+      auto r = client_->call("PUT", key, {}, {}, body);
+      if (!r.ok()) return r.status();
+      if (failed(*r)) return S3Client::error_of(*r, "put blob");
+    } else {
+      BERTH_RETURN_IF_ERROR(assemble(upload_id, *st));
+      BERTH_RETURN_IF_ERROR(copy_range(upload_prefix(upload_id) + "data", size, key));
+    }
+  }
+  return delete_upload_objects(upload_id);
+}
+
+Status S3BlobStore::delete_upload_objects(const std::string& upload_id) {
+  const std::string prefix = upload_prefix(upload_id);
+  // Multipart uploads first (an interrupted append may have started more than one), then the objects,
+  // the marker last: if this fails midway the upload still exists and abort can be retried.
+  auto mps = client_->call("GET", "", {{"uploads", ""}, {"prefix", prefix}});
+  if (!mps.ok()) return mps.status();
+  if (failed(*mps)) return S3Client::error_of(*mps, "list multipart uploads");
+  auto keys = xml_all(mps->body, "Key");
+  auto ids = xml_all(mps->body, "UploadId");
+  for (size_t i = 0; i < std::min(keys.size(), ids.size()); ++i) {
+    if (keys[i].rfind(prefix, 0) != 0) continue;
+    auto r = client_->call("DELETE", keys[i], {{"uploadId", ids[i]}});
+    if (!r.ok()) return r.status();
+    if (failed(*r) && r->status != 404) return S3Client::error_of(*r, "abort multipart upload");
+  }
+  std::vector<std::string> objects;
+  std::string token;
+  do {
+    sigv4::Params q{{"list-type", "2"}, {"prefix", prefix}};
+    if (!token.empty()) q.emplace_back("continuation-token", token);
+    auto r = client_->call("GET", "", q);
+    if (!r.ok()) return r.status();
+    if (failed(*r)) return S3Client::error_of(*r, "list upload objects");
+    for (auto& k : xml_all(r->body, "Key")) objects.push_back(std::move(k));
+    token = xml_first(r->body, "IsTruncated") == "true" ? xml_first(r->body, "NextContinuationToken") : "";
+  } while (!token.empty());
+  const std::string marker = prefix + "info";
+  std::stable_partition(objects.begin(), objects.end(), [&](const std::string& k) { return k != marker; });
+  for (const auto& k : objects) {
+    if (k.rfind(prefix, 0) != 0) continue;
+    auto r = client_->call("DELETE", k, {});
+    if (!r.ok()) return r.status();
+    if (failed(*r) && r->status != 404) return S3Client::error_of(*r, "delete upload object");
+  }
+  return Status::Ok();
+}
+
+Status S3BlobStore::abort_upload(const std::string& upload_id, const std::string& state) {
+  if (!is_valid_upload_id(upload_id)) return invalid_upload_id();
+  return delete_upload_objects(upload_id);
+}
+
+std::string S3BlobStore::presign_get(const oci::Digest& digest, uint64_t expires_seconds, std::time_t now) {
+  return client_->presign_get(blob_key(digest), expires_seconds, now);
+}
+
+}  // namespace berth::storage

@@ -1,0 +1,401 @@
+#include "storage/s3_client.h"
+
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <cstring>
+#include <mutex>
+
+#include "common/hasher.h"
+
+namespace berth::storage {
+
+namespace {
+
+std::once_flag g_curl_init;
+
+size_t append_body(char* data, size_t size, size_t n, void* user) {
+  static_cast<std::string*>(user)->append(data, size * n);
+  return size * n;
+}
+
+size_t append_header(char* data, size_t size, size_t n, void* user) {
+  auto* headers = static_cast<std::vector<std::pair<std::string, std::string>>*>(user);
+  std::string_view line(data, size * n);
+  size_t colon = line.find(':');
+  if (colon != std::string_view::npos) {
+    std::string name(line.substr(0, colon));
+    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+    std::string_view value = line.substr(colon + 1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+    while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' ')) value.remove_suffix(1);
+    headers->emplace_back(std::move(name), std::string(value));
+  } else if (line.rfind("HTTP/", 0) == 0) {
+    headers->clear();  // a new response (after 100 Continue or a redirect): forget the previous headers
+  }
+  return size * n;
+}
+
+// Transport failures that mean "the server is not there (now)": the caller may retry later.
+Status curl_error(CURLcode code, std::string_view what) {
+  std::string msg = std::string(what) + ": " + curl_easy_strerror(code);
+  switch (code) {
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_OPERATION_TIMEDOUT:
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_SSL_CONNECT_ERROR:
+      return Status(Errc::unavailable, "S3 endpoint unavailable: " + msg);
+    default:
+      return Status(Errc::io_error, "S3 " + msg);
+  }
+}
+
+std::string xml_unescape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '&') {
+      out.push_back(s[i]);
+      continue;
+    }
+    static constexpr std::pair<std::string_view, char> kEntities[] = {
+        {"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'}, {"&apos;", '\''}, {"&#34;", '"'}, {"&#39;", '\''}};
+    bool done = false;
+    for (auto [ent, ch] : kEntities) {
+      if (s.substr(i, ent.size()) == ent) {
+        out.push_back(ch);
+        i += ent.size() - 1;
+        done = true;
+        break;
+      }
+    }
+    if (!done) out.push_back('&');
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string HttpResult::header(std::string_view lowercase_name) const {
+  for (const auto& [k, v] : headers) {
+    if (k == lowercase_name) return v;
+  }
+  return std::string();
+}
+
+std::vector<std::string> xml_all(std::string_view xml, std::string_view tag) {
+  std::vector<std::string> out;
+  const std::string open = "<" + std::string(tag) + ">";
+  const std::string close = "</" + std::string(tag) + ">";
+  size_t pos = 0;
+  for (;;) {
+    size_t a = xml.find(open, pos);
+    if (a == std::string_view::npos) break;
+    a += open.size();
+    size_t b = xml.find(close, a);
+    if (b == std::string_view::npos) break;
+    out.push_back(xml_unescape(xml.substr(a, b - a)));
+    pos = b + close.size();
+  }
+  return out;
+}
+
+std::string xml_first(std::string_view xml, std::string_view tag) {
+  auto all = xml_all(xml, tag);
+  return all.empty() ? std::string() : all.front();
+}
+
+std::string xml_escape(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      default: out.push_back(c);
+    }
+  }
+  return out;
+}
+
+Result<std::unique_ptr<S3Client>> S3Client::create(S3Options options) {
+  std::call_once(g_curl_init, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  if (options.bucket.empty()) return Status(Errc::invalid_argument, "S3: bucket is required");
+  if (options.access_key.empty() || options.secret_key.empty()) {
+    return Status(Errc::invalid_argument, "S3: access key and secret key are required");
+  }
+  std::string_view ep = options.endpoint;
+  size_t sep = ep.find("://");
+  if (sep == std::string_view::npos) return Status(Errc::invalid_argument, "S3: endpoint must be an http(s) URL");
+  std::string scheme(ep.substr(0, sep));
+  if (scheme != "http" && scheme != "https") return Status(Errc::invalid_argument, "S3: endpoint must be http or https");
+  std::string_view rest = ep.substr(sep + 3);
+  while (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
+  if (rest.empty() || rest.find('/') != std::string_view::npos) {
+    return Status(Errc::invalid_argument, "S3: endpoint must be scheme://host[:port] without a path");
+  }
+  auto client = std::unique_ptr<S3Client>(new S3Client(std::move(options)));
+  client->scheme_ = std::move(scheme);
+  client->authority_ = std::string(rest);
+  // The default port is left out of Host by curl; sign what is sent.
+  std::string_view dflt = client->scheme_ == "https" ? ":443" : ":80";
+  if (client->authority_.size() > dflt.size() &&
+      std::string_view(client->authority_).substr(client->authority_.size() - dflt.size()) == dflt) {
+    client->authority_.resize(client->authority_.size() - dflt.size());
+  }
+  return client;
+}
+
+S3Client::~S3Client() {
+  for (void* h : idle_) curl_easy_cleanup(static_cast<CURL*>(h));
+}
+
+void* S3Client::acquire_handle() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!idle_.empty()) {
+      void* h = idle_.back();
+      idle_.pop_back();
+      return h;
+    }
+  }
+  return curl_easy_init();
+}
+
+void S3Client::release_handle(void* handle) {
+  if (!handle) return;
+  // reset clears the options of the last request but keeps the handle's open connections.
+  curl_easy_reset(static_cast<CURL*>(handle));
+  std::lock_guard<std::mutex> lock(mu_);
+  if (idle_.size() < options_.max_idle_connections) {
+    idle_.push_back(handle);
+    return;
+  }
+  curl_easy_cleanup(static_cast<CURL*>(handle));
+}
+
+S3Client::Target S3Client::target(const std::string& key, const sigv4::Params& query) const {
+  Target t;
+  if (options_.path_style) {
+    t.host = authority_;
+    t.canonical_path = "/" + options_.bucket + "/" + key;
+  } else {
+    t.host = options_.bucket + "." + authority_;
+    t.canonical_path = "/" + key;
+  }
+  t.url = scheme_ + "://" + t.host + sigv4::canonical_uri(t.canonical_path);
+  std::string q = sigv4::canonical_query(query);
+  if (!q.empty()) t.url += "?" + q;
+  return t;
+}
+
+void* S3Client::prepare(void* handle, std::string_view method, const std::string& key, const sigv4::Params& query,
+                        const sigv4::Params& headers, const std::string& payload_hash) {
+  CURL* curl = static_cast<CURL*>(handle);
+  Target t = target(key, query);
+  const std::string date = sigv4::amz_date(std::time(nullptr));
+  sigv4::Params signed_headers = headers;
+  signed_headers.emplace_back("host", t.host);
+  signed_headers.emplace_back("x-amz-date", date);
+  signed_headers.emplace_back("x-amz-content-sha256", payload_hash);
+  if (!options_.session_token.empty()) signed_headers.emplace_back("x-amz-security-token", options_.session_token);
+  sigv4::Request req{std::string(method), t.canonical_path, query, signed_headers, payload_hash};
+  sigv4::Credentials creds{options_.access_key, options_.secret_key, options_.session_token};
+  sigv4::Signed s = sigv4::sign(req, creds, options_.region, "s3", date);
+
+  curl_slist* list = nullptr;
+  for (const auto& [k, v] : signed_headers) list = curl_slist_append(list, (k + ": " + v).c_str());
+  list = curl_slist_append(list, ("Authorization: " + s.authorization).c_str());
+  // No "Expect: 100-continue" round trip before each part, and no default form content type.
+  list = curl_slist_append(list, "Expect:");
+  list = curl_slist_append(list, "Content-Type:");
+
+  curl_easy_setopt(curl, CURLOPT_URL, t.url.c_str());
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, options_.connect_timeout_ms);
+  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
+  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, options_.idle_timeout_s);
+  curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, options_.verify_tls ? 1L : 0L);
+  curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, options_.verify_tls ? 2L : 0L);
+  if (!options_.ca_file.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, options_.ca_file.c_str());
+  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+  if (method == "HEAD") {
+    curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+  } else if (method != "GET") {
+    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, std::string(method).c_str());
+  }
+  return list;
+}
+
+Result<HttpResult> S3Client::call(std::string_view method, const std::string& key, const sigv4::Params& query,
+                                  const sigv4::Params& headers, std::string_view body) {
+  CURL* curl = static_cast<CURL*>(acquire_handle());
+  if (!curl) return Status(Errc::internal, "S3: curl_easy_init failed");
+  const std::string payload_hash = berth::sha256_hex(body);
+  auto* list = static_cast<curl_slist*>(prepare(curl, method, key, query, headers, payload_hash));
+  HttpResult out;
+  if (method == "PUT" || method == "POST") {
+    // POSTFIELDS with a custom method sends the body as is, with its length, for PUT and POST alike.
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+    // Never NULL: curl would then read the body from stdin-like callbacks instead.
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.data() ? body.data() : "");
+  }
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, append_body);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &out.body);
+  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, append_header);
+  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &out.headers);
+  CURLcode rc = curl_easy_perform(curl);
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &out.status);
+  curl_slist_free_all(list);
+  release_handle(curl);
+  if (rc != CURLE_OK) return curl_error(rc, std::string(method) + " " + key);
+  return out;
+}
+
+Status S3Client::error_of(const HttpResult& r, std::string_view what) {
+  std::string code = xml_first(r.body, "Code");
+  std::string msg = std::string(what) + ": HTTP " + std::to_string(r.status) + (code.empty() ? "" : " " + code);
+  if (r.status == 404) return Status(Errc::not_found, msg);
+  if (r.status == 503 || code == "SlowDown") return Status(Errc::unavailable, "S3 " + msg);
+  return Status(Errc::io_error, "S3 " + msg);
+}
+
+std::string S3Client::presign_get(const std::string& key, uint64_t expires_seconds, std::time_t now) {
+  Target t = target(key, {});
+  sigv4::Request req{"GET", t.canonical_path, {}, {{"host", t.host}}, std::string(sigv4::kUnsignedPayload)};
+  sigv4::Credentials creds{options_.access_key, options_.secret_key, options_.session_token};
+  sigv4::Presigned p = sigv4::presign(req, creds, options_.region, "s3", sigv4::amz_date(now), expires_seconds);
+  return t.url + "?" + p.query;
+}
+
+// A ranged GET read through a bounded buffer: curl's multi interface drives the transfer only while the
+// reader asks for bytes, and pauses it when the buffer is full, so a slow reader never makes the whole
+// object pile up in memory.
+class S3RangeStream final : public ByteSource {
+ public:
+  static constexpr size_t kBufferLimit = 256 * 1024;
+
+  S3RangeStream(S3Client& client, std::string key, uint64_t length)
+      : client_(client), key_(std::move(key)), remaining_(length) {}
+
+  ~S3RangeStream() override {
+    if (multi_) {
+      curl_multi_remove_handle(multi_, curl_);
+      curl_multi_cleanup(multi_);
+    }
+    if (list_) curl_slist_free_all(list_);
+    if (curl_) {
+      // A transfer abandoned midway leaves its connection unusable: do not pool the handle.
+      if (finished_) client_.release_handle(curl_);
+      else curl_easy_cleanup(curl_);
+    }
+  }
+
+  Status start(uint64_t offset) {
+    curl_ = static_cast<CURL*>(client_.acquire_handle());
+    multi_ = curl_multi_init();
+    if (!curl_ || !multi_) return Status(Errc::internal, "S3: curl init failed");
+    std::string range = "bytes=" + std::to_string(offset) + "-" + std::to_string(offset + remaining_ - 1);
+    list_ = static_cast<curl_slist*>(client_.prepare(curl_, "GET", key_, {}, {{"range", range}},
+                                                     std::string(sigv4::kEmptyPayloadHash)));
+    curl_easy_setopt(curl_, CURLOPT_WRITEFUNCTION, &S3RangeStream::on_data);
+    curl_easy_setopt(curl_, CURLOPT_WRITEDATA, this);
+    curl_multi_add_handle(multi_, curl_);
+    return Status::Ok();
+  }
+
+  Result<size_t> read(char* buffer, size_t capacity) override {
+    while (pos_ == buf_.size()) {
+      if (!error_.ok()) return error_;
+      if (finished_) {
+        if (remaining_ != 0) return Status(Errc::io_error, "S3 GET " + key_ + ": object ended early");
+        return size_t{0};
+      }
+      buf_.clear();
+      pos_ = 0;
+      if (paused_) {
+        paused_ = false;
+        curl_easy_pause(curl_, CURLPAUSE_CONT);  // may deliver data into buf_ right away
+        continue;
+      }
+      pump();
+    }
+    size_t n = std::min(capacity, buf_.size() - pos_);
+    std::memcpy(buffer, buf_.data() + pos_, n);
+    pos_ += n;
+    return n;
+  }
+
+ private:
+  void pump() {
+    int running = 0;
+    CURLMcode mc = curl_multi_perform(multi_, &running);
+    if (mc != CURLM_OK) {
+      error_ = Status(Errc::io_error, std::string("S3 GET: ") + curl_multi_strerror(mc));
+      return;
+    }
+    int queued = 0;
+    while (CURLMsg* msg = curl_multi_info_read(multi_, &queued)) {
+      if (msg->msg != CURLMSG_DONE) continue;
+      finished_ = true;
+      if (msg->data.result != CURLE_OK) error_ = curl_error(msg->data.result, "GET " + key_);
+      else if (status_ >= 300 || status() >= 300) error_ = S3Client::error_of(HttpResult{status(), err_body_, {}}, "GET " + key_);
+    }
+    if (!finished_ && pos_ == buf_.size() && !paused_) curl_multi_poll(multi_, nullptr, 0, 1000, nullptr);
+  }
+
+  long status() {
+    long s = 0;
+    curl_easy_getinfo(curl_, CURLINFO_RESPONSE_CODE, &s);
+    return s;
+  }
+
+  static size_t on_data(char* data, size_t size, size_t n, void* user) {
+    auto* self = static_cast<S3RangeStream*>(user);
+    size_t len = size * n;
+    if (self->status_ == 0) self->status_ = self->status();
+    if (self->status_ >= 300) {
+      if (self->err_body_.size() < 16384) self->err_body_.append(data, len);
+      return len;
+    }
+    if (self->buf_.size() - self->pos_ >= kBufferLimit) {
+      self->paused_ = true;
+      return CURL_WRITEFUNC_PAUSE;
+    }
+    if (len > self->remaining_) {
+      self->error_ = Status(Errc::io_error, "S3 GET " + self->key_ + ": more bytes than the range asked for");
+      return 0;
+    }
+    self->buf_.append(data, len);
+    self->remaining_ -= len;
+    return len;
+  }
+
+  S3Client& client_;
+  std::string key_;
+  uint64_t remaining_;
+  CURL* curl_ = nullptr;
+  CURLM* multi_ = nullptr;
+  curl_slist* list_ = nullptr;
+  std::string buf_;
+  size_t pos_ = 0;
+  bool paused_ = false;
+  bool finished_ = false;
+  long status_ = 0;
+  std::string err_body_;
+  Status error_;
+};
+
+Result<std::unique_ptr<ByteSource>> S3Client::get_range(const std::string& key, uint64_t offset, uint64_t length) {
+  auto stream = std::make_unique<S3RangeStream>(*this, key, length);
+  BERTH_RETURN_IF_ERROR(stream->start(offset));
+  return std::unique_ptr<ByteSource>(std::move(stream));
+}
+
+}  // namespace berth::storage

@@ -1,0 +1,104 @@
+// S3Client: signed S3 requests over libcurl, for S3BlobStore. Not a general S3 SDK: only what the blob
+// store needs (object GET/PUT/HEAD/DELETE/copy, multipart uploads, listing by prefix, presigned GETs).
+//
+// Thread safety: every method may be called from any thread. Connections are reused through a pool of
+// curl easy handles (each keeps its own connection cache).
+// Errors: unavailable when the endpoint cannot be reached or answers 503; not_found for 404; io_error for
+// other failures. Messages name the operation, the key and S3's error code — never a credential.
+#pragma once
+
+#include <cstdint>
+#include <ctime>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "storage/blob_store.h"
+#include "storage/sigv4.h"
+
+namespace berth::storage {
+
+struct S3Options {
+  std::string endpoint;  // "https://s3.eu-west-1.amazonaws.com", "http://127.0.0.1:7480"
+  std::string region = "us-east-1";
+  std::string bucket;
+  std::string access_key;
+  std::string secret_key;
+  std::string session_token;  // temporary credentials only
+  bool path_style = true;     // endpoint/bucket/key; false: bucket.endpoint/key (virtual-hosted)
+  bool verify_tls = true;
+  std::string ca_file;        // PEM bundle to trust instead of the system's; empty: system default
+  std::string prefix;         // key prefix for everything this store writes, e.g. "registry/"
+  uint64_t part_size = 8ull << 20;  // multipart part size; at least 5 MiB (S3's minimum)
+  long connect_timeout_ms = 5000;
+  // A transfer slower than 1 byte/s for this long is abandoned: an idle timeout, not a total one, so
+  // that a large copy or download is never cut off while it progresses.
+  long idle_timeout_s = 60;
+  size_t max_idle_connections = 16;
+};
+
+struct HttpResult {
+  long status = 0;
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;  // lowercased names
+  std::string header(std::string_view lowercase_name) const;
+};
+
+class S3Client {
+ public:
+  // Validates the options (endpoint URL, bucket); does no I/O.
+  static Result<std::unique_ptr<S3Client>> create(S3Options options);
+  ~S3Client();
+  S3Client(const S3Client&) = delete;
+
+  const S3Options& options() const { return options_; }
+
+  // One signed request with a body from memory. Any HTTP status is a successful Result: callers decide
+  // what a status means; error_of() turns one into a Status. Transport failures are unavailable/io_error.
+  Result<HttpResult> call(std::string_view method, const std::string& key, const sigv4::Params& query,
+                          const sigv4::Params& headers = {}, std::string_view body = {});
+
+  // Streams [offset, offset+length) of an object through a bounded buffer (length > 0).
+  Result<std::unique_ptr<ByteSource>> get_range(const std::string& key, uint64_t offset, uint64_t length);
+
+  // A presigned GET URL for the object, valid for `expires_seconds` from `now`.
+  std::string presign_get(const std::string& key, uint64_t expires_seconds, std::time_t now);
+
+  // The Status for an unexpected answer: 404 → not_found, 503 → unavailable, other → io_error; the
+  // message holds `what`, the HTTP status and S3's <Code>.
+  static Status error_of(const HttpResult& r, std::string_view what);
+
+  // Curl handles: taken from and returned to the pool (internal use, and by streams).
+  void* acquire_handle();
+  void release_handle(void* handle);
+
+ private:
+  explicit S3Client(S3Options options) : options_(std::move(options)) {}
+  struct Target {
+    std::string url;
+    std::string canonical_path;
+    std::string host;
+  };
+  Target target(const std::string& key, const sigv4::Params& query) const;
+  // Sets URL, method-independent options and the signed headers on a reset handle.
+  void* prepare(void* curl, std::string_view method, const std::string& key, const sigv4::Params& query,
+                const sigv4::Params& headers, const std::string& payload_hash);
+
+  S3Options options_;
+  std::string scheme_;     // "http" | "https"
+  std::string authority_;  // host[:port] of the endpoint
+  std::mutex mu_;
+  std::vector<void*> idle_;
+  friend class S3RangeStream;
+};
+
+// Text of the first <tag>…</tag> in an S3 XML answer, unescaped; empty if absent. All of them with
+// xml_all. Enough for S3's flat answers; not a general XML parser.
+std::string xml_first(std::string_view xml, std::string_view tag);
+std::vector<std::string> xml_all(std::string_view xml, std::string_view tag);
+std::string xml_escape(std::string_view text);
+
+}  // namespace berth::storage
