@@ -14,7 +14,10 @@ build_pkgs=(
 test_pkgs=(
   curl jq openssl python3
   skopeo podman buildah containerd umoci busybox-static
-  uidmap fuse-overlayfs slirp4netns docker-registry
+  uidmap fuse-overlayfs slirp4netns docker-registry runc file
+  postgresql-15
+  ceph-mon ceph-osd ceph-mgr radosgw
+  nginx iproute2
 )
 
 pkgs=("${build_pkgs[@]}")

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "api/metrics.h"
+#include "auth/access.h"
 #include "http/message.h"
 #include "registry/registry.h"
 
@@ -17,14 +18,23 @@ struct ApiOptions {
   size_t max_manifest_bytes = 4 * 1024 * 1024;
   // Extra readiness checks (backends reachable); empty means always ready.
   std::function<bool()> ready;
+  // Authentication and authorization; null serves everyone everything (for tests and trusted networks).
+  auth::AccessControl* access = nullptr;
+  // The token endpoint's URL in challenges; empty: built from the request's Host header.
+  std::string token_realm;
+  bool tls = false;  // for the realm's scheme
 };
 
 // What a /v2 path names, once the repository name has been split off.
 struct Route {
-  enum class Kind { not_found, base, catalog, tags, manifest, blob, upload_start, upload, referrers, healthz, readyz, metrics };
+  enum class Kind {
+    not_found, base, catalog, tags, manifest, blob, upload_start, upload, referrers, token, healthz, readyz, metrics
+  };
   Kind kind = Kind::not_found;
   std::string name;  // repository (validated by the router before any handler runs)
   std::string leaf;  // reference, digest or upload id
+  // Cross-repository mounts only from repositories the caller may read (false: start an upload instead).
+  bool mount_allowed = true;
 };
 
 Route parse_route(std::string_view path);
@@ -42,6 +52,11 @@ class DistributionApi final : public http::Handler {
   Metrics& metrics() { return metrics_; }
 
  private:
+  // Authenticates and authorizes a request to a /v2 route; returns a response if it must stop here.
+  std::optional<http::Response> enforce(http::Request& request, Route& route, auth::Identity& identity);
+  http::Response challenge(const http::Request& request, const std::string& scope, const Status& why,
+                           std::string_view error);
+
   registry::Registry& registry_;
   ApiOptions options_;
   Metrics metrics_;
@@ -53,7 +68,11 @@ http::Dispatch handle_upload(registry::Registry& registry, http::Request& reques
 http::Dispatch handle_manifest(registry::Registry& registry, http::Request& request, const Route& route,
                                size_t max_manifest_bytes);
 http::Dispatch handle_tags(registry::Registry& registry, http::Request& request, const Route& route);
-http::Dispatch handle_catalog(registry::Registry& registry, http::Request& request);
+// `visible`: which repositories the caller may see (empty function: all).
+http::Dispatch handle_catalog(registry::Registry& registry, http::Request& request,
+                              const std::function<bool(const std::string&)>& visible);
+http::Dispatch handle_token(auth::AccessControl& access, http::Request& request);
+http::Response empty_referrers_index();
 http::Dispatch handle_referrers(registry::Registry& registry, http::Request& request, const Route& route);
 
 // Small helpers shared by the handlers.

@@ -32,17 +32,47 @@ http::Dispatch handle_tags(registry::Registry& registry, http::Request& request,
   return http::Dispatch::respond(std::move(r));
 }
 
-http::Dispatch handle_catalog(registry::Registry& registry, http::Request& request) {
+http::Dispatch handle_catalog(registry::Registry& registry, http::Request& request,
+                              const std::function<bool(const std::string&)>& visible) {
   if (request.method != "GET" && request.method != "HEAD") return method_not_allowed();
   auto query = parse_page_query(request);
   if (!query.ok()) return http::Dispatch::respond(error_response(query.status()));
   size_t limit = std::min(query->n.value_or(kCatalogDefaultPage), kCatalogDefaultPage);
-  auto page = registry.list_repositories(query->last, limit);
-  if (!page.ok()) return http::Dispatch::respond(error_response(page.status()));
-  nlohmann::json body = {{"repositories", page->items}};
+  // Filtering may drop names, so read pages until this one is full or the names run out.
+  std::vector<std::string> names;
+  std::string after = query->last;
+  bool more = false;
+  for (;;) {
+    auto page = registry.list_repositories(after, limit);
+    if (!page.ok()) return http::Dispatch::respond(error_response(page.status()));
+    for (auto& name : page->items) {
+      if (names.size() == limit) {
+        more = true;
+        break;
+      }
+      if (!visible || visible(name)) names.push_back(name);
+    }
+    if (more || !page->more || page->items.empty()) break;
+    if (names.size() == limit) {
+      more = true;  // the store has more names; some may be visible
+      break;
+    }
+    after = page->items.back();
+  }
+  nlohmann::json body = {{"repositories", names}};
   http::Response r = http::Response::json(200, body.dump());
-  if (page->more && !page->items.empty()) r.headers.set("Link", next_link("/v2/_catalog", limit, page->items.back()));
+  if (more && !names.empty()) r.headers.set("Link", next_link("/v2/_catalog", limit, names.back()));
   return http::Dispatch::respond(std::move(r));
+}
+
+http::Response empty_referrers_index() {
+  nlohmann::json body = {{"schemaVersion", 2},
+                         {"mediaType", oci::media_type::kOciIndex},
+                         {"manifests", nlohmann::json::array()}};
+  http::Response r;
+  r.headers.set("Content-Type", std::string(oci::media_type::kOciIndex));
+  r.body = body.dump();
+  return r;
 }
 
 http::Dispatch handle_referrers(registry::Registry& registry, http::Request& request, const Route& route) {

@@ -23,6 +23,7 @@ Route parse_route(std::string_view path) {
     route.kind = Route::Kind::base;
     return route;
   }
+  if (path == "/token") return Route{Route::Kind::token, {}, {}};
   if (path == "/healthz") return Route{Route::Kind::healthz, {}, {}};
   if (path == "/readyz") return Route{Route::Kind::readyz, {}, {}};
   if (path == "/metrics") return Route{Route::Kind::metrics, {}, {}};
@@ -65,6 +66,7 @@ std::string_view route_label(Route::Kind kind) {
     case Route::Kind::upload_start:
     case Route::Kind::upload: return "upload";
     case Route::Kind::referrers: return "referrers";
+    case Route::Kind::token: return "token";
     case Route::Kind::healthz: return "healthz";
     case Route::Kind::readyz: return "readyz";
     case Route::Kind::metrics: return "metrics";
@@ -121,21 +123,38 @@ http::Dispatch DistributionApi::on_request(http::Request& request) {
       r.body = metrics_.render(registry_.uploads_in_progress());
       return http::Dispatch::respond(std::move(r));
     }
+    case Route::Kind::token:
+      if (!options_.access) return http::Dispatch::respond(error_response(Errc::not_found, "authentication is off"));
+      return handle_token(*options_.access, request);
+    default:
+      break;
+  }
+  if (route.kind != Route::Kind::base && route.kind != Route::Kind::catalog &&
+      !oci::is_valid_repository_name(route.name)) {
+    return http::Dispatch::respond(error_response(Errc::name_invalid, "invalid repository name"));
+  }
+  auth::Identity identity;
+  if (options_.access) {
+    if (auto refusal = enforce(request, route, identity)) return http::Dispatch::respond(std::move(*refusal));
+  } else {
+    request.principal = "anonymous";
+  }
+  switch (route.kind) {
     case Route::Kind::base: {
       if (!get_like) return method_not_allowed();
       http::Response r = http::Response::json(200, "{}");
       r.headers.set("Docker-Distribution-API-Version", "registry/2.0");
       return http::Dispatch::respond(std::move(r));
     }
-    case Route::Kind::catalog:
-      return handle_catalog(registry_, request);
-    default:
-      break;
-  }
-  if (!oci::is_valid_repository_name(route.name)) {
-    return http::Dispatch::respond(error_response(Errc::name_invalid, "invalid repository name"));
-  }
-  switch (route.kind) {
+    case Route::Kind::catalog: {
+      std::function<bool(const std::string&)> visible;
+      if (options_.access) {
+        visible = [this, identity](const std::string& name) {
+          return options_.access->permitted(identity, name).count(auth::Action::pull) > 0;
+        };
+      }
+      return handle_catalog(registry_, request, visible);
+    }
     case Route::Kind::tags: return handle_tags(registry_, request, route);
     case Route::Kind::manifest: return handle_manifest(registry_, request, route, options_.max_manifest_bytes);
     case Route::Kind::blob: return handle_blob(registry_, request, route);
@@ -143,6 +162,110 @@ http::Dispatch DistributionApi::on_request(http::Request& request) {
     case Route::Kind::upload: return handle_upload(registry_, request, route);
     case Route::Kind::referrers: return handle_referrers(registry_, request, route);
     default: return http::Dispatch::respond(error_response(Errc::not_found, "no such endpoint"));
+  }
+}
+
+namespace {
+
+std::optional<auth::Action> needed_action(const Route& route, const std::string& method) {
+  switch (route.kind) {
+    case Route::Kind::upload_start:
+    case Route::Kind::upload: return auth::Action::push;
+    case Route::Kind::manifest:
+      if (method == "PUT") return auth::Action::push;
+      if (method == "DELETE") return auth::Action::del;
+      return auth::Action::pull;
+    case Route::Kind::blob: return method == "DELETE" ? auth::Action::del : auth::Action::pull;
+    case Route::Kind::tags:
+    case Route::Kind::referrers: return auth::Action::pull;
+    default: return std::nullopt;
+  }
+}
+
+// What a caller who may not know the repository exists sees: exactly what a missing one answers.
+http::Response hidden_response(const Route& route) {
+  switch (route.kind) {
+    case Route::Kind::manifest: return error_response(Errc::manifest_unknown, "manifest unknown: " + route.leaf);
+    case Route::Kind::blob: return error_response(Errc::blob_unknown, "blob unknown to registry: " + route.leaf);
+    case Route::Kind::referrers: return empty_referrers_index();
+    default: return error_response(Errc::name_unknown, "repository name not known to registry: " + route.name);
+  }
+}
+
+}  // namespace
+
+http::Response DistributionApi::challenge(const http::Request& request, const std::string& scope, const Status& why,
+                                          std::string_view error) {
+  std::string realm = options_.token_realm;
+  if (realm.empty()) {
+    std::string host(request.headers.get("Host").value_or("localhost"));
+    realm = std::string(options_.tls ? "https://" : "http://") + host + "/token";
+  }
+  std::string header = "Bearer realm=\"" + realm + "\",service=\"" + options_.access->options().service + "\"";
+  if (!scope.empty()) header += ",scope=\"" + scope + "\"";
+  // RFC 6750: invalid_token for bad credentials, insufficient_scope for good ones that do not cover this.
+  if (!error.empty()) header += ",error=\"" + std::string(error) + "\"";
+  http::Response r = error_response(Errc::unauthorized, why.message());
+  r.headers.set("WWW-Authenticate", header);
+  return r;
+}
+
+std::optional<http::Response> DistributionApi::enforce(http::Request& request, Route& route, auth::Identity& identity) {
+  auth::AccessControl& access = *options_.access;
+  const bool has_credentials = request.headers.get("Authorization").has_value();
+  std::string scope;
+  auto action = needed_action(route, request.method);
+  if (action) {
+    scope = "repository:" + route.name + ":" +
+            (*action == auth::Action::push ? "pull,push" : std::string(auth::action_name(*action)));
+  } else if (route.kind == Route::Kind::catalog) {
+    scope = "registry:catalog:*";
+  }
+
+  int64_t retry_after = 0;
+  auto who = access.authenticate(request.headers.get("Authorization"), request.remote_address, &retry_after);
+  if (!who.ok()) {
+    if (who.status().code() == Errc::too_many_requests) {
+      http::Response r = error_response(who.status());
+      r.headers.set("Retry-After", std::to_string(std::max<int64_t>(1, retry_after)));
+      return r;
+    }
+    return challenge(request, scope, who.status(), has_credentials ? "invalid_token" : "");
+  }
+  identity = std::move(*who);
+  request.principal = identity.actor();
+
+  // Clients discover the token endpoint from the challenge to an anonymous GET /v2/.
+  if ((route.kind == Route::Kind::base || route.kind == Route::Kind::catalog) && !has_credentials) {
+    return challenge(request, scope, Status(Errc::unauthorized, "authentication required"), "");
+  }
+  if (!action) return std::nullopt;
+
+  auth::Decision decision = access.decide(identity, *action, route.name);
+  if (decision == auth::Decision::allow) {
+    if (*action == auth::Action::push) {
+      if (Status s = access.prepare_create(identity, route.name); !s.ok()) return error_response(s);
+      if (route.kind == Route::Kind::upload_start) {
+        std::string from = request.query_param("from").value_or("");
+        // Mounting from a repository the caller cannot read would leak its blobs; without `from` the
+        // source could be any repository, so only an explicit, readable one is honoured.
+        route.mount_allowed = !from.empty() && oci::is_valid_repository_name(from) &&
+                              access.decide(identity, auth::Action::pull, from) == auth::Decision::allow;
+      }
+    }
+    return std::nullopt;
+  }
+  std::string target = route.name + (route.leaf.empty() ? "" : ":" + route.leaf);
+  access.audit(identity.actor(), std::string(auth::action_name(*action)), target, "denied", request.remote_address,
+               decision == auth::Decision::hide ? "hidden" : "");
+  switch (decision) {
+    case auth::Decision::challenge:
+      return challenge(request, scope, Status(Errc::unauthorized, "authentication required"),
+                       has_credentials ? "insufficient_scope" : "");
+    case auth::Decision::deny:
+      return error_response(Errc::denied, "requested access to the resource is denied");
+    default:
+      return hidden_response(route);
   }
 }
 
@@ -157,10 +280,22 @@ void DistributionApi::on_complete(const http::Request& request, int status, uint
                                   double seconds) {
   Route route = parse_route(request.path);
   metrics_.record(route_label(route.kind), request.method, status, seconds, bytes_in, bytes_out);
+  // Every successful write goes to the audit log (blob uploads are recorded by the manifest push that
+  // makes them reachable).
+  if (options_.access && status >= 200 && status < 300) {
+    const bool manifest_put = route.kind == Route::Kind::manifest && request.method == "PUT";
+    const bool deletion = (route.kind == Route::Kind::manifest || route.kind == Route::Kind::blob) &&
+                          request.method == "DELETE";
+    if (manifest_put || deletion) {
+      options_.access->audit(request.principal, manifest_put ? "push" : "delete", route.name + ":" + route.leaf,
+                             "allowed", request.remote_address);
+    }
+  }
   if (options_.access_log) {
     // The path only: query strings and headers may carry credentials.
-    spdlog::info("access remote={} method={} path={} status={} in={} out={} ms={:.2f}", request.remote_address,
-                 request.method, request.path, status, bytes_in, bytes_out, seconds * 1000);
+    spdlog::info("access remote={} user={} method={} path={} status={} in={} out={} ms={:.2f}", request.remote_address,
+                 request.principal.empty() ? "-" : request.principal, request.method, request.path, status, bytes_in,
+                 bytes_out, seconds * 1000);
   }
 }
 

@@ -106,9 +106,11 @@ http::Dispatch start(registry::Registry& registry, http::Request& request, const
     if (!from.empty() && !oci::is_valid_repository_name(from)) {
       return http::Dispatch::respond(error_response(Errc::name_invalid, "invalid repository name in from"));
     }
-    auto mounted = registry.mount_blob(route.name, *digest, from);
-    if (!mounted.ok()) return http::Dispatch::respond(error_response(mounted.status()));
-    if (*mounted) return http::Dispatch::respond(blob_created(route.name, *digest));
+    if (route.mount_allowed) {
+      auto mounted = registry.mount_blob(route.name, *digest, from);
+      if (!mounted.ok()) return http::Dispatch::respond(error_response(mounted.status()));
+      if (*mounted) return http::Dispatch::respond(blob_created(route.name, *digest));
+    }
     // Not mountable: the spec says to answer with a new upload session instead.
   }
   std::optional<oci::Digest> monolithic;

@@ -46,7 +46,16 @@ Result<Config> load_config_file(const std::string& path) {
     return Status(Errc::invalid_argument, "cannot read config " + path + ": " + e.what());
   }
   std::string error;
+  const YAML::Node s3 = root["s3"];
   bool ok = read(root, "listen", c.listen, error, "") && read(root, "data", c.data, error, "") &&
+            read(root, "storage", c.storage, error, "") && read(root, "metadata", c.metadata, error, "") &&
+            read(root["postgres"], "url", c.postgres_url, error, "postgres.") &&
+            read(s3, "endpoint", c.s3.endpoint, error, "s3.") && read(s3, "region", c.s3.region, error, "s3.") &&
+            read(s3, "bucket", c.s3.bucket, error, "s3.") && read(s3, "access_key", c.s3.access_key, error, "s3.") &&
+            read(s3, "secret_key", c.s3.secret_key, error, "s3.") && read(s3, "prefix", c.s3.prefix, error, "s3.") &&
+            read(s3, "ca_file", c.s3.ca_file, error, "s3.") && read(s3, "path_style", c.s3.path_style, error, "s3.") &&
+            read(s3, "verify_tls", c.s3.verify_tls, error, "s3.") &&
+            read(s3, "part_size_bytes", c.s3.part_size_bytes, error, "s3.") &&
             read(root["tls"], "cert", c.tls_cert, error, "tls.") && read(root["tls"], "key", c.tls_key, error, "tls.") &&
             read(root["http"], "io_threads", c.io_threads, error, "http.") &&
             read(root["http"], "blocking_threads", c.blocking_threads, error, "http.") &&
@@ -57,7 +66,12 @@ Result<Config> load_config_file(const std::string& path) {
             read(root["limits"], "max_manifest_bytes", c.max_manifest_bytes, error, "limits.") &&
             read(root["uploads"], "expire_after_seconds", c.upload_expire_after_seconds, error, "uploads.") &&
             read(root["uploads"], "sweep_interval_seconds", c.upload_sweep_interval_seconds, error, "uploads.") &&
-            read(root["log"], "level", c.log_level, error, "log.") && read(root["log"], "access", c.access_log, error, "log.");
+            read(root["log"], "level", c.log_level, error, "log.") && read(root["log"], "access", c.access_log, error, "log.") &&
+            read(root["auth"], "enabled", c.auth_enabled, error, "auth.") &&
+            read(root["auth"], "service", c.auth_service, error, "auth.") &&
+            read(root["auth"], "realm", c.auth_realm, error, "auth.") &&
+            read(root["auth"], "signing_key_file", c.auth_signing_key_file, error, "auth.") &&
+            read(root["auth"], "token_ttl_seconds", c.auth_token_ttl_seconds, error, "auth.");
   if (!ok) return Status(Errc::invalid_argument, path + ": " + error);
   return c;
 }
@@ -78,11 +92,44 @@ Status apply_environment(Config& c) {
   if (auto v = env("BERTH_ACCESS_LOG"); v && !parse_bool(v, c.access_log)) {
     return Status(Errc::invalid_argument, "BERTH_ACCESS_LOG must be true or false");
   }
+  if (auto v = env("BERTH_STORAGE")) c.storage = v;
+  if (auto v = env("BERTH_METADATA")) c.metadata = v;
+  if (auto v = env("BERTH_POSTGRES_URL")) c.postgres_url = v;
+  if (auto v = env("BERTH_S3_ENDPOINT")) c.s3.endpoint = v;
+  if (auto v = env("BERTH_S3_REGION")) c.s3.region = v;
+  if (auto v = env("BERTH_S3_BUCKET")) c.s3.bucket = v;
+  if (auto v = env("BERTH_S3_ACCESS_KEY")) c.s3.access_key = v;
+  if (auto v = env("BERTH_S3_SECRET_KEY")) c.s3.secret_key = v;
+  if (auto v = env("BERTH_S3_PREFIX")) c.s3.prefix = v;
+  if (auto v = env("BERTH_S3_CA_FILE")) c.s3.ca_file = v;
+  if (auto v = env("BERTH_S3_PATH_STYLE"); v && !parse_bool(v, c.s3.path_style)) {
+    return Status(Errc::invalid_argument, "BERTH_S3_PATH_STYLE must be true or false");
+  }
+  if (auto v = env("BERTH_S3_VERIFY_TLS"); v && !parse_bool(v, c.s3.verify_tls)) {
+    return Status(Errc::invalid_argument, "BERTH_S3_VERIFY_TLS must be true or false");
+  }
+  if (auto v = env("BERTH_AUTH_ENABLED"); v && !parse_bool(v, c.auth_enabled)) {
+    return Status(Errc::invalid_argument, "BERTH_AUTH_ENABLED must be true or false");
+  }
+  if (auto v = env("BERTH_AUTH_REALM")) c.auth_realm = v;
+  if (auto v = env("BERTH_AUTH_SIGNING_KEY_FILE")) c.auth_signing_key_file = v;
+  if (auto v = env("BERTH_AUTH_TOKEN_TTL_SECONDS"); v && !parse_number(v, c.auth_token_ttl_seconds)) {
+    return Status(Errc::invalid_argument, "BERTH_AUTH_TOKEN_TTL_SECONDS must be a number");
+  }
   if (auto v = env("BERTH_UPLOAD_EXPIRE_AFTER_SECONDS"); v && !parse_number(v, c.upload_expire_after_seconds)) {
     return Status(Errc::invalid_argument, "BERTH_UPLOAD_EXPIRE_AFTER_SECONDS must be a number");
   }
   if (auto v = env("BERTH_UPLOAD_SWEEP_SECONDS"); v && !parse_number(v, c.upload_sweep_interval_seconds)) {
     return Status(Errc::invalid_argument, "BERTH_UPLOAD_SWEEP_SECONDS must be a number");
+  }
+  if (c.storage != "filesystem" && c.storage != "s3") {
+    return Status(Errc::invalid_argument, "storage must be filesystem or s3, got '" + c.storage + "'");
+  }
+  if (c.metadata != "sqlite" && c.metadata != "postgres") {
+    return Status(Errc::invalid_argument, "metadata must be sqlite or postgres, got '" + c.metadata + "'");
+  }
+  if (c.metadata == "postgres" && c.postgres_url.empty()) {
+    return Status(Errc::invalid_argument, "metadata: postgres needs postgres.url (or BERTH_POSTGRES_URL)");
   }
   return Status::Ok();
 }

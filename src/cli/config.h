@@ -9,9 +9,26 @@
 
 namespace berth::cli {
 
+struct S3Config {
+  std::string endpoint;  // e.g. http://127.0.0.1:7480 or https://s3.eu-west-1.amazonaws.com
+  std::string region = "us-east-1";
+  std::string bucket;
+  std::string access_key;
+  std::string secret_key;
+  std::string prefix;
+  std::string ca_file;
+  bool path_style = true;
+  bool verify_tls = true;
+  uint64_t part_size_bytes = 8ull << 20;
+};
+
 struct Config {
   std::string listen = "127.0.0.1:5000";
   std::string data = "./data";
+  std::string storage = "filesystem";  // "filesystem" (DATA/blobs) | "s3"
+  S3Config s3;
+  std::string metadata = "sqlite";     // "sqlite" (DATA/berth.db) | "postgres"
+  std::string postgres_url;            // postgresql://user:password@host:port/db
   std::string tls_cert;
   std::string tls_key;
   unsigned io_threads = 0;  // 0: one per core
@@ -25,12 +42,22 @@ struct Config {
   int upload_sweep_interval_seconds = 600;
   std::string log_level = "info";
   bool access_log = true;
+  // Authentication: on by default. Off serves everyone everything (only for trusted networks and tests).
+  bool auth_enabled = true;
+  std::string auth_service = "berth";
+  std::string auth_realm;             // token endpoint URL in challenges; empty: from the Host header
+  std::string auth_signing_key_file;  // ES256 PEM key; empty: DATA/keys/token-signing-key.pem (created)
+  int64_t auth_token_ttl_seconds = 300;
 };
 
 // Reads the YAML file (an empty path means none) over the defaults. Errors name the file and the key.
 Result<Config> load_config_file(const std::string& path);
 // Applies BERTH_LISTEN, BERTH_DATA, BERTH_TLS_CERT, BERTH_TLS_KEY, BERTH_IO_THREADS, BERTH_LOG_LEVEL,
-// BERTH_ACCESS_LOG, BERTH_UPLOAD_EXPIRE_AFTER_SECONDS, BERTH_UPLOAD_SWEEP_SECONDS.
+// BERTH_ACCESS_LOG, BERTH_UPLOAD_EXPIRE_AFTER_SECONDS, BERTH_UPLOAD_SWEEP_SECONDS, BERTH_AUTH_ENABLED,
+// BERTH_AUTH_REALM, BERTH_AUTH_SIGNING_KEY_FILE, BERTH_AUTH_TOKEN_TTL_SECONDS, BERTH_STORAGE, BERTH_S3_ENDPOINT,
+// BERTH_S3_REGION, BERTH_S3_BUCKET, BERTH_S3_ACCESS_KEY, BERTH_S3_SECRET_KEY, BERTH_S3_PREFIX,
+// BERTH_S3_PATH_STYLE, BERTH_S3_VERIFY_TLS, BERTH_S3_CA_FILE, BERTH_METADATA, BERTH_POSTGRES_URL.
+// Also checks the driver names.
 Status apply_environment(Config& config);
 
 // "host:port" or "[v6]:port".

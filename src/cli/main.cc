@@ -9,12 +9,16 @@
 #include <mutex>
 #include <thread>
 
+#include <unistd.h>
+
 #include "api/distribution.h"
+#include "auth/access.h"
+#include "auth/jwt.h"
+#include "cli/admin.h"
 #include "cli/config.h"
 #include "http/server.h"
-#include "meta/sqlite_store.h"
+#include "cli/backends.h"
 #include "registry/registry.h"
-#include "storage/fs_blob_store.h"
 
 namespace {
 
@@ -60,27 +64,41 @@ int serve(const cli::Config& config) {
     return 2;
   }
   std::filesystem::path data(config.data);
-  std::error_code ec;
-  std::filesystem::create_directories(data, ec);
-  if (ec) {
-    spdlog::error("cannot create data directory {}: {}", data.string(), ec.message());
+  auto backends = cli::open_backends(config);
+  if (!backends.ok()) {
+    spdlog::error("{}", backends.status().message());
     return 1;
   }
-  auto blobs = storage::FsBlobStore::open(data / "blobs");
-  if (!blobs.ok()) {
-    spdlog::error("blob storage: {}", blobs.status().message());
-    return 1;
-  }
-  auto meta = meta::SqliteStore::open(data / "berth.db");
-  if (!meta.ok()) {
-    spdlog::error("metadata: {}", meta.status().message());
-    return 1;
-  }
-  registry::Registry registry(**blobs, **meta, registry::RegistryOptions{config.upload_expire_after_seconds});
+  registry::Registry registry(*backends->blobs, *backends->metadata,
+                              registry::RegistryOptions{config.upload_expire_after_seconds});
 
   api::ApiOptions api_options;
   api_options.access_log = config.access_log;
   api_options.max_manifest_bytes = config.max_manifest_bytes;
+  api_options.ready = backends->ready;
+  std::unique_ptr<auth::TokenSigner> signer;
+  std::unique_ptr<auth::AccessControl> access;
+  if (config.auth_enabled) {
+    std::filesystem::path key_file = config.auth_signing_key_file.empty()
+                                         ? data / "keys" / "token-signing-key.pem"
+                                         : std::filesystem::path(config.auth_signing_key_file);
+    auto loaded = auth::TokenSigner::load_or_create(key_file, config.auth_service);
+    if (!loaded.ok()) {
+      spdlog::error("token signing key: {}", loaded.status().message());
+      return 1;
+    }
+    signer = std::move(*loaded);
+    auth::AuthOptions auth_options;
+    auth_options.service = config.auth_service;
+    auth_options.issuer = config.auth_service;
+    auth_options.token_ttl_seconds = config.auth_token_ttl_seconds;
+    access = std::make_unique<auth::AccessControl>(*backends->identity, *signer, auth_options);
+    api_options.access = access.get();
+    api_options.token_realm = config.auth_realm;
+    api_options.tls = !config.tls_cert.empty();
+  } else {
+    spdlog::warn("authentication is OFF: anyone who can reach this registry may push, pull and delete");
+  }
   api::DistributionApi api(registry, api_options);
 
   http::ServerOptions options;
@@ -99,8 +117,8 @@ int serve(const cli::Config& config) {
     spdlog::error("{}", s.message());
     return 1;
   }
-  spdlog::info("berth listening on {}://{}:{} data={}", config.tls_cert.empty() ? "http" : "https", host,
-               server.port(), data.string());
+  spdlog::info("berth listening on {}://{}:{} storage={} metadata={} data={}", config.tls_cert.empty() ? "http" : "https",
+               host, server.port(), config.storage, config.metadata, data.string());
   {
     UploadSweeper sweeper(registry, std::max(1, config.upload_sweep_interval_seconds));
     server.run();
@@ -128,7 +146,11 @@ int main(int argc, char** argv) {
 
   app.add_subcommand("version", "Print the version")->callback([] { std::puts("berth 0.1.0"); });
 
+  std::function<int()> admin_action;
+  cli::add_admin_commands(app, admin_action);
+
   CLI11_PARSE(app, argc, argv);
+  if (admin_action) return admin_action();
 
   if (serve_cmd->parsed()) {
     auto config = cli::load_config_file(config_file);

@@ -53,19 +53,25 @@ std::optional<std::string_view> Headers::get(std::string_view name) const {
 }
 
 std::optional<std::string> Request::query_param(std::string_view name) const {
+  auto all = query_params(name);
+  if (all.empty()) return std::nullopt;
+  return std::move(all.front());
+}
+
+std::vector<std::string> Request::query_params(std::string_view name) const {
+  std::vector<std::string> out;
   std::string_view q = query;
   while (!q.empty()) {
     auto amp = q.find('&');
     std::string_view pair = q.substr(0, amp);
     auto eq = pair.find('=');
-    std::string_view key = pair.substr(0, eq);
-    if (key == name) {
-      return eq == std::string_view::npos ? std::string() : percent_decode(pair.substr(eq + 1));
+    if (pair.substr(0, eq) == name) {
+      out.push_back(eq == std::string_view::npos ? std::string() : percent_decode(pair.substr(eq + 1)));
     }
     if (amp == std::string_view::npos) break;
     q.remove_prefix(amp + 1);
   }
-  return std::nullopt;
+  return out;
 }
 
 Response::Response(Response&& o) noexcept

@@ -44,8 +44,13 @@ struct Request {
   bool has_body = false;  // Content-Length > 0 or chunked
   std::string body;       // filled only for Dispatch::read_body
 
+  // Who the handler decided is calling, for the access log ("anonymous", "alice", "ci:alice").
+  std::string principal;
+
   // Percent-decoded value of a query parameter (first occurrence), or nullopt.
   std::optional<std::string> query_param(std::string_view name) const;
+  // Every value of a repeated query parameter, percent-decoded.
+  std::vector<std::string> query_params(std::string_view name) const;
 };
 
 // A body produced piece by piece (e.g. a blob streamed from object storage).

@@ -76,8 +76,76 @@ CREATE TABLE tag (
 CREATE INDEX tag_by_manifest ON tag (repository_id, manifest_digest);
 )sql";
 
+// Version 2: identity — accounts (users and organizations in one namespace, since either owns the first
+// path component of a repository name), org memberships, access tokens, package visibility and
+// per-user package roles, and the audit log.
+//
+// Booleans are BIGINT 0/1: SQLite has no boolean type, and one integer type keeps both drivers binding
+// int64 everywhere. Roles, kinds and visibilities carry no CHECK except account.kind: adding a role later
+// would otherwise need a table rebuild, which migrations may not do. Token scopes and packages are
+// comma-separated lists ('' for none); neither scopes nor repository names can contain a comma.
+// Existing repositories become 'private' (the column default), the safe choice.
+constexpr std::string_view kV2 = R"sql(
+CREATE TABLE account (
+  id {{ID}},
+  name TEXT {{BYTE_ORDER}} NOT NULL UNIQUE,
+  kind TEXT NOT NULL CHECK (kind IN ('user', 'org')),
+  password_hash TEXT NOT NULL DEFAULT '',
+  default_visibility TEXT NOT NULL DEFAULT 'private',
+  create_on_push BIGINT NOT NULL DEFAULT 1,
+  created_at BIGINT NOT NULL
+);
+
+CREATE TABLE membership (
+  org_id BIGINT NOT NULL REFERENCES account(id),
+  user_id BIGINT NOT NULL REFERENCES account(id),
+  role TEXT NOT NULL,
+  PRIMARY KEY (org_id, user_id)
+);
+CREATE INDEX membership_by_user ON membership (user_id);
+
+CREATE TABLE token (
+  id {{ID}},
+  user_id BIGINT NOT NULL REFERENCES account(id),
+  hash TEXT NOT NULL UNIQUE,
+  hint TEXT NOT NULL,
+  name TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  scopes TEXT NOT NULL,
+  packages TEXT NOT NULL,
+  expires_at BIGINT,
+  revoked_at BIGINT,
+  created_at BIGINT NOT NULL,
+  last_used_at BIGINT
+);
+CREATE INDEX token_by_user ON token (user_id, id);
+
+ALTER TABLE repository ADD COLUMN visibility TEXT NOT NULL DEFAULT 'private';
+
+CREATE TABLE package_role (
+  repository_id BIGINT NOT NULL REFERENCES repository(id),
+  user_id BIGINT NOT NULL REFERENCES account(id),
+  role TEXT NOT NULL,
+  PRIMARY KEY (repository_id, user_id)
+);
+CREATE INDEX package_role_by_user ON package_role (user_id);
+
+CREATE TABLE audit_event (
+  id {{ID}},
+  at BIGINT NOT NULL,
+  actor TEXT {{BYTE_ORDER}} NOT NULL,
+  action TEXT NOT NULL,
+  target TEXT NOT NULL,
+  outcome TEXT NOT NULL,
+  remote TEXT NOT NULL,
+  detail TEXT NOT NULL
+);
+CREATE INDEX audit_event_by_actor ON audit_event (actor, id);
+)sql";
+
 constexpr std::array kMigrations = {
     Migration{1, kV1},
+    Migration{2, kV2},
 };
 
 struct Token {

@@ -4,6 +4,16 @@
 
 namespace berth::meta::sqlite {
 
+int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+int64_t to_sql(uint64_t v) {
+  return v > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) ? std::numeric_limits<int64_t>::max()
+                                                                         : static_cast<int64_t>(v);
+}
+
 // ---- Stmt ----
 
 Stmt::Stmt(Stmt&& other) noexcept : conn_(other.conn_), stmt_(other.stmt_), bind_rc_(other.bind_rc_) {
@@ -31,6 +41,13 @@ Stmt& Stmt::bind(int index, std::string_view text) {
 
 Stmt& Stmt::bind_optional(int index, const std::optional<std::string>& text) {
   if (text) return bind(index, std::string_view(*text));
+  int rc = sqlite3_bind_null(stmt_, index);
+  if (bind_rc_ == SQLITE_OK) bind_rc_ = rc;
+  return *this;
+}
+
+Stmt& Stmt::bind_optional(int index, const std::optional<int64_t>& value) {
+  if (value) return bind(index, *value);
   int rc = sqlite3_bind_null(stmt_, index);
   if (bind_rc_ == SQLITE_OK) bind_rc_ = rc;
   return *this;

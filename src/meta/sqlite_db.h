@@ -2,11 +2,12 @@
 // them, prepared statements cached per connection, and a small pool so concurrent callers each get
 // their own connection (a SQLite connection must not be used by two threads at once).
 //
-// Internal to meta/: nothing outside SqliteStore includes this.
+// Internal to meta/: nothing outside the SQLite driver (SqliteStore, SqliteIdentityStore) includes this.
 #pragma once
 
 #include <sqlite3.h>
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <filesystem>
@@ -15,12 +16,25 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
 #include "common/status.h"
 
+// Binds `var` to the value of a Result-returning expression, or returns its Status.
+#define META_TRY(var, expr)                                 \
+  auto var##_result_ = (expr);                              \
+  if (!var##_result_.ok()) return var##_result_.status();   \
+  auto& var = *var##_result_
+
 namespace berth::meta::sqlite {
+
+int64_t unix_now();
+
+// SQLite integers are signed 64-bit. Sizes, offsets and limits never get near 2^63; clamp rather than
+// wrap so a nonsense value cannot turn negative.
+int64_t to_sql(uint64_t v);
 
 class Connection;
 
@@ -39,6 +53,7 @@ class Stmt {
   Stmt& bind(int index, int64_t value);
   Stmt& bind(int index, std::string_view text);
   Stmt& bind_optional(int index, const std::optional<std::string>& text);  // NULL when absent
+  Stmt& bind_optional(int index, const std::optional<int64_t>& value);     // NULL when absent
   Stmt& bind_blob(int index, std::string_view bytes);              // empty bytes stay a non-NULL blob
 
   // True when a row is available, false when done.
@@ -123,5 +138,31 @@ class Pool {
   std::vector<std::unique_ptr<Connection>> idle_;
   size_t open_ = 0;  // idle + leased + being opened
 };
+
+// Runs `body(Connection&)` on a pooled connection, inside BEGIN IMMEDIATE ... COMMIT when `write` (taking
+// the write lock up front, so a transaction never fails half-way when upgrading from reader to writer).
+// When SQLite still reports busy after its own timeout, the whole attempt is rolled back and run again,
+// so `body` must reset anything it outputs.
+template <class Body>
+Status transact(Pool& pool, bool write, Body&& body) {
+  // Enough for a burst of writers: each waits up to the 5 s busy timeout per attempt.
+  constexpr int kMaxAttempts = 4;
+  Status s;
+  for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
+    if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(5 << attempt));
+    auto lease = pool.acquire();
+    if (!lease.ok()) return lease.status();
+    Connection& c = **lease;
+    c.clear_last_error();
+    s = write ? c.exec("BEGIN IMMEDIATE") : Status::Ok();
+    if (s.ok()) s = body(c);
+    if (s.ok() && write) s = c.exec("COMMIT");
+    if (s.ok()) return s;
+    bool busy = c.last_error_was_busy();
+    if (c.in_transaction()) (void)c.exec("ROLLBACK");
+    if (!busy) return s;
+  }
+  return s;
+}
 
 }  // namespace berth::meta::sqlite

@@ -1,41 +1,21 @@
 #include "meta/sqlite_store.h"
 
-#include <chrono>
-#include <limits>
-#include <thread>
-
 #include "meta/migrations.h"
+#include "meta/queries.h"
 #include "meta/sqlite_db.h"
+#include "meta/sqlite_identity_store.h"
 
 namespace berth::meta {
 
 using sqlite::Connection;
 using sqlite::Stmt;
-
-// Binds `var` to the value of a Result-returning expression, or returns its Status.
-#define META_TRY(var, expr)                                 \
-  auto var##_result_ = (expr);                              \
-  if (!var##_result_.ok()) return var##_result_.status();   \
-  auto& var = *var##_result_
+using sqlite::to_sql;
+using sqlite::unix_now;
 
 namespace {
 
-// Enough for a burst of writers: each waits up to the 5 s busy timeout per attempt.
-constexpr int kMaxAttempts = 4;
 // SQLite serializes writers anyway; more connections only help concurrent readers.
 constexpr size_t kMaxConnections = 16;
-
-int64_t unix_now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-// SQLite integers are signed 64-bit. Sizes and offsets never get near 2^63; clamp rather than wrap so a
-// nonsense value cannot turn negative.
-int64_t to_sql(uint64_t v) {
-  return v > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) ? std::numeric_limits<int64_t>::max()
-                                                                         : static_cast<int64_t>(v);
-}
 
 uint64_t to_u64(int64_t v) { return v < 0 ? 0 : static_cast<uint64_t>(v); }
 
@@ -55,7 +35,7 @@ Status apply_migrations(Connection& c) {
     Status s = [&]() -> Status {
       bool applied = false;
       {
-        META_TRY(st, c.prepare("SELECT 1 FROM schema_migrations WHERE version = ?"));
+        META_TRY(st, c.prepare(sql::kMigrationApplied));
         st.bind(1, m.version);
         META_TRY(row, st.step());
         applied = row;
@@ -65,7 +45,7 @@ Status apply_migrations(Connection& c) {
       if (!run.ok()) {
         return Status(run.code(), "migration " + std::to_string(m.version) + ": " + run.message());
       }
-      META_TRY(st, c.prepare("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)"));
+      META_TRY(st, c.prepare(sql::kRecordMigration));
       return st.bind(1, m.version).bind(2, unix_now()).run();
     }();
     if (s.ok()) s = c.exec("COMMIT");
@@ -80,7 +60,7 @@ Status apply_migrations(Connection& c) {
 // ---- Queries shared by several methods (run inside a caller's transaction) ----
 
 Result<std::optional<int64_t>> find_repository_id(Connection& c, const std::string& name) {
-  META_TRY(st, c.prepare("SELECT id FROM repository WHERE name = ?"));
+  META_TRY(st, c.prepare(sql::kFindRepositoryId));
   st.bind(1, name);
   META_TRY(row, st.step());
   if (!row) return std::optional<int64_t>();
@@ -89,17 +69,13 @@ Result<std::optional<int64_t>> find_repository_id(Connection& c, const std::stri
 
 Result<int64_t> ensure_repository_id(Connection& c, const std::string& name) {
   {
-    META_TRY(ins, c.prepare("INSERT INTO repository (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING"));
+    META_TRY(ins, c.prepare(sql::kInsertRepository));
     BERTH_RETURN_IF_ERROR(ins.bind(1, name).bind(2, unix_now()).run());
   }
   META_TRY(id, find_repository_id(c, name));
   if (!id) return Status(Errc::internal, "repository vanished after insert: " + name);
   return *id;
 }
-
-constexpr const char* kUploadColumns =
-    "SELECT u.id, r.name, u.byte_offset, u.hash_state, u.storage_state, u.started_at, u.updated_at "
-    "FROM upload u JOIN repository r ON r.id = u.repository_id ";
 
 UploadRecord upload_row(const Stmt& st) {
   UploadRecord u;
@@ -112,10 +88,6 @@ UploadRecord upload_row(const Stmt& st) {
   u.updated_at = st.column_int64(6);
   return u;
 }
-
-constexpr const char* kManifestColumns =
-    "SELECT r.name, m.digest, m.media_type, m.artifact_type, m.content, m.subject, m.annotations, m.created_at "
-    "FROM manifest m JOIN repository r ON r.id = m.repository_id ";
 
 Result<ManifestRecord> manifest_row(const Stmt& st) {
   // ManifestRecord holds a Digest, which has no empty state: build it in one go.
@@ -148,45 +120,25 @@ Result<std::optional<ManifestRecord>> one_manifest(Stmt& st) {
 }  // namespace
 
 struct SqliteStore::Impl {
-  explicit Impl(const std::filesystem::path& file) : pool(file, kMaxConnections) {}
+  explicit Impl(const std::filesystem::path& file) : pool(file, kMaxConnections), identity(pool) {}
 
-  // Runs `body` on a pooled connection, inside BEGIN IMMEDIATE ... COMMIT when `write` (taking the write
-  // lock up front, so a transaction never fails half-way when upgrading from reader to writer). When
-  // SQLite still reports busy after its own timeout, the whole attempt is rolled back and run again, so
-  // `body` must reset anything it outputs.
-  template <class Body>
-  Status run(bool write, Body&& body) {
-    Status s;
-    for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
-      if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(5 << attempt));
-      auto lease = pool.acquire();
-      if (!lease.ok()) return lease.status();
-      Connection& c = **lease;
-      c.clear_last_error();
-      s = write ? c.exec("BEGIN IMMEDIATE") : Status::Ok();
-      if (s.ok()) s = body(c);
-      if (s.ok() && write) s = c.exec("COMMIT");
-      if (s.ok()) return s;
-      bool busy = c.last_error_was_busy();
-      if (c.in_transaction()) (void)c.exec("ROLLBACK");
-      if (!busy) return s;
-    }
-    return s;
-  }
   template <class Body>
   Status read(Body&& body) {
-    return run(false, std::forward<Body>(body));
+    return sqlite::transact(pool, false, std::forward<Body>(body));
   }
   template <class Body>
   Status write(Body&& body) {
-    return run(true, std::forward<Body>(body));
+    return sqlite::transact(pool, true, std::forward<Body>(body));
   }
 
   sqlite::Pool pool;
+  SqliteIdentityStore identity;  // over the same pool: declared after it, so destroyed before it
 };
 
 SqliteStore::SqliteStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 SqliteStore::~SqliteStore() = default;
+
+IdentityStore& SqliteStore::identity() { return impl_->identity; }
 
 Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::filesystem::path& file) {
   auto conn = Connection::open(file);
@@ -220,7 +172,7 @@ Result<std::vector<std::string>> SqliteStore::list_repositories(const std::strin
   std::vector<std::string> names;
   BERTH_RETURN_IF_ERROR(impl_->read([&](Connection& c) -> Status {
     names.clear();
-    META_TRY(st, c.prepare("SELECT name FROM repository WHERE name > ? ORDER BY name LIMIT ?"));
+    META_TRY(st, c.prepare(sql::kListRepositories));
     st.bind(1, after).bind(2, to_sql(limit));
     while (true) {
       META_TRY(row, st.step());
@@ -235,7 +187,7 @@ Result<std::vector<std::string>> SqliteStore::list_repositories(const std::strin
 
 Status SqliteStore::record_blob(const oci::Digest& digest, uint64_t size) {
   return impl_->write([&](Connection& c) -> Status {
-    META_TRY(st, c.prepare("INSERT INTO blob (digest, size, created_at) VALUES (?, ?, ?) ON CONFLICT (digest) DO NOTHING"));
+    META_TRY(st, c.prepare(sql::kInsertBlob));
     return st.bind(1, digest.str()).bind(2, to_sql(size)).bind(3, unix_now()).run();
   });
 }
@@ -243,7 +195,7 @@ Status SqliteStore::record_blob(const oci::Digest& digest, uint64_t size) {
 Result<std::optional<uint64_t>> SqliteStore::blob_size(const oci::Digest& digest) {
   std::optional<uint64_t> size;
   BERTH_RETURN_IF_ERROR(impl_->read([&](Connection& c) -> Status {
-    META_TRY(st, c.prepare("SELECT size FROM blob WHERE digest = ?"));
+    META_TRY(st, c.prepare(sql::kBlobSize));
     st.bind(1, digest.str());
     META_TRY(row, st.step());
     size = row ? std::optional<uint64_t>(to_u64(st.column_int64(0))) : std::nullopt;
@@ -255,14 +207,13 @@ Result<std::optional<uint64_t>> SqliteStore::blob_size(const oci::Digest& digest
 Status SqliteStore::link_blob(const std::string& repository, const oci::Digest& digest) {
   return impl_->write([&](Connection& c) -> Status {
     {
-      META_TRY(st, c.prepare("SELECT 1 FROM blob WHERE digest = ?"));
+      META_TRY(st, c.prepare(sql::kBlobExists));
       st.bind(1, digest.str());
       META_TRY(row, st.step());
       if (!row) return Status(Errc::not_found, "blob not recorded: " + digest.str());
     }
     META_TRY(repo_id, ensure_repository_id(c, repository));
-    META_TRY(st, c.prepare("INSERT INTO repository_blob (repository_id, digest, created_at) VALUES (?, ?, ?) "
-                           "ON CONFLICT (repository_id, digest) DO NOTHING"));
+    META_TRY(st, c.prepare(sql::kLinkBlob));
     return st.bind(1, repo_id).bind(2, digest.str()).bind(3, unix_now()).run();
   });
 }
@@ -271,9 +222,7 @@ Result<std::optional<uint64_t>> SqliteStore::linked_blob_size(const std::string&
                                                               const oci::Digest& digest) {
   std::optional<uint64_t> size;
   BERTH_RETURN_IF_ERROR(impl_->read([&](Connection& c) -> Status {
-    META_TRY(st, c.prepare("SELECT b.size FROM repository_blob rb "
-                           "JOIN repository r ON r.id = rb.repository_id JOIN blob b ON b.digest = rb.digest "
-                           "WHERE r.name = ? AND rb.digest = ?"));
+    META_TRY(st, c.prepare(sql::kLinkedBlobSize));
     st.bind(1, repository).bind(2, digest.str());
     META_TRY(row, st.step());
     size = row ? std::optional<uint64_t>(to_u64(st.column_int64(0))) : std::nullopt;
@@ -285,8 +234,7 @@ Result<std::optional<uint64_t>> SqliteStore::linked_blob_size(const std::string&
 Result<bool> SqliteStore::unlink_blob(const std::string& repository, const oci::Digest& digest) {
   bool removed = false;
   BERTH_RETURN_IF_ERROR(impl_->write([&](Connection& c) -> Status {
-    META_TRY(st, c.prepare("DELETE FROM repository_blob "
-                           "WHERE repository_id = (SELECT id FROM repository WHERE name = ?) AND digest = ?"));
+    META_TRY(st, c.prepare(sql::kUnlinkBlob));
     BERTH_RETURN_IF_ERROR(st.bind(1, repository).bind(2, digest.str()).run());
     removed = c.changes() > 0;
     return Status::Ok();
@@ -299,8 +247,7 @@ Result<bool> SqliteStore::unlink_blob(const std::string& repository, const oci::
 Status SqliteStore::create_upload(const UploadRecord& upload) {
   return impl_->write([&](Connection& c) -> Status {
     META_TRY(repo_id, ensure_repository_id(c, upload.repository));
-    META_TRY(st, c.prepare("INSERT INTO upload (id, repository_id, byte_offset, hash_state, storage_state, "
-                           "started_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING"));
+    META_TRY(st, c.prepare(sql::kInsertUpload));
     st.bind(1, upload.id).bind(2, repo_id).bind(3, to_sql(upload.offset));
     st.bind_blob(4, upload.hash_state).bind_blob(5, upload.storage_state);
     BERTH_RETURN_IF_ERROR(st.bind(6, upload.started_at).bind(7, upload.updated_at).run());
@@ -312,7 +259,7 @@ Status SqliteStore::create_upload(const UploadRecord& upload) {
 Result<std::optional<UploadRecord>> SqliteStore::get_upload(const std::string& id) {
   std::optional<UploadRecord> upload;
   BERTH_RETURN_IF_ERROR(impl_->read([&](Connection& c) -> Status {
-    META_TRY(st, c.prepare(std::string(kUploadColumns) + "WHERE u.id = ?"));
+    META_TRY(st, c.prepare(sql::kGetUpload));
     st.bind(1, id);
     META_TRY(row, st.step());
     upload = row ? std::optional<UploadRecord>(upload_row(st)) : std::nullopt;
@@ -325,14 +272,13 @@ Status SqliteStore::advance_upload(const std::string& id, uint64_t expected_offs
                                    const std::string& hash_state, const std::string& storage_state, int64_t now) {
   return impl_->write([&](Connection& c) -> Status {
     {
-      META_TRY(st, c.prepare("UPDATE upload SET byte_offset = ?, hash_state = ?, storage_state = ?, updated_at = ? "
-                             "WHERE id = ? AND byte_offset = ?"));
+      META_TRY(st, c.prepare(sql::kAdvanceUpload));
       st.bind(1, to_sql(new_offset)).bind_blob(2, hash_state).bind_blob(3, storage_state).bind(4, now);
       BERTH_RETURN_IF_ERROR(st.bind(5, id).bind(6, to_sql(expected_offset)).run());
       if (c.changes() > 0) return Status::Ok();
     }
     // Nothing matched: tell a lost race apart from a session that expired or was never there.
-    META_TRY(st, c.prepare("SELECT byte_offset FROM upload WHERE id = ?"));
+    META_TRY(st, c.prepare(sql::kUploadOffset));
     st.bind(1, id);
     META_TRY(row, st.step());
     if (!row) return Status(Errc::not_found, "upload not found: " + id);
@@ -343,7 +289,7 @@ Status SqliteStore::advance_upload(const std::string& id, uint64_t expected_offs
 
 Status SqliteStore::delete_upload(const std::string& id) {
   return impl_->write([&](Connection& c) -> Status {
-    META_TRY(st, c.prepare("DELETE FROM upload WHERE id = ?"));
+    META_TRY(st, c.prepare(sql::kDeleteUpload));
     return st.bind(1, id).run();
   });
 }
@@ -352,7 +298,7 @@ Result<std::vector<UploadRecord>> SqliteStore::uploads_idle_since(int64_t before
   std::vector<UploadRecord> uploads;
   BERTH_RETURN_IF_ERROR(impl_->read([&](Connection& c) -> Status {
     uploads.clear();
-    META_TRY(st, c.prepare(std::string(kUploadColumns) + "WHERE u.updated_at < ? ORDER BY u.updated_at, u.id"));
+    META_TRY(st, c.prepare(sql::kUploadsIdleSince));
     st.bind(1, before);
     while (true) {
       META_TRY(row, st.step());
@@ -371,10 +317,7 @@ Status SqliteStore::put_manifest(const ManifestRecord& manifest, const ManifestR
     META_TRY(repo_id, ensure_repository_id(c, manifest.repository));
     const std::string& digest = manifest.digest.str();
     {
-      // Same repository + digest means the same bytes: the first row stands, created_at included.
-      META_TRY(st, c.prepare("INSERT INTO manifest (repository_id, digest, media_type, artifact_type, content, "
-                             "subject, annotations, size, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                             "ON CONFLICT (repository_id, digest) DO NOTHING"));
+      META_TRY(st, c.prepare(sql::kInsertManifest));
       std::optional<std::string> subject;
       if (manifest.subject) subject = manifest.subject->str();
       st.bind(1, repo_id).bind(2, digest).bind(3, manifest.media_type).bind_optional(4, manifest.artifact_type);
@@ -383,8 +326,7 @@ Status SqliteStore::put_manifest(const ManifestRecord& manifest, const ManifestR
     }
     auto insert_refs = [&](const std::vector<oci::Digest>& children, std::string_view kind) -> Status {
       for (const oci::Digest& child : children) {
-        META_TRY(st, c.prepare("INSERT INTO manifest_ref (repository_id, manifest_digest, child_digest, kind) "
-                               "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"));
+        META_TRY(st, c.prepare(sql::kInsertManifestRef));
         BERTH_RETURN_IF_ERROR(st.bind(1, repo_id).bind(2, digest).bind(3, child.str()).bind(4, kind).run());
       }
       return Status::Ok();
@@ -392,9 +334,7 @@ Status SqliteStore::put_manifest(const ManifestRecord& manifest, const ManifestR
     BERTH_RETURN_IF_ERROR(insert_refs(refs.blobs, "blob"));
     BERTH_RETURN_IF_ERROR(insert_refs(refs.manifests, "manifest"));
     if (!tag) return Status::Ok();
-    META_TRY(st, c.prepare("INSERT INTO tag (repository_id, name, manifest_digest, updated_at) VALUES (?, ?, ?, ?) "
-                           "ON CONFLICT (repository_id, name) DO UPDATE "
-                           "SET manifest_digest = excluded.manifest_digest, updated_at = excluded.updated_at"));
+    META_TRY(st, c.prepare(sql::kUpsertTag));
     return st.bind(1, repo_id).bind(2, *tag).bind(3, digest).bind(4, now).run();
   });
 }
@@ -403,7 +343,7 @@ Result<std::optional<ManifestRecord>> SqliteStore::get_manifest(const std::strin
                                                                 const oci::Digest& digest) {
   std::optional<ManifestRecord> manifest;
   BERTH_RETURN_IF_ERROR(impl_->read([&](Connection& c) -> Status {
-    META_TRY(st, c.prepare(std::string(kManifestColumns) + "WHERE r.name = ? AND m.digest = ?"));
+    META_TRY(st, c.prepare(sql::kGetManifest));
     st.bind(1, repository).bind(2, digest.str());
     META_TRY(m, one_manifest(st));
     manifest = std::move(m);
@@ -416,9 +356,7 @@ Result<std::optional<ManifestRecord>> SqliteStore::get_manifest_by_tag(const std
                                                                        const std::string& tag) {
   std::optional<ManifestRecord> manifest;
   BERTH_RETURN_IF_ERROR(impl_->read([&](Connection& c) -> Status {
-    META_TRY(st, c.prepare(std::string(kManifestColumns) +
-                           "JOIN tag t ON t.repository_id = m.repository_id AND t.manifest_digest = m.digest "
-                           "WHERE r.name = ? AND t.name = ?"));
+    META_TRY(st, c.prepare(sql::kGetManifestByTag));
     st.bind(1, repository).bind(2, tag);
     META_TRY(m, one_manifest(st));
     manifest = std::move(m);
@@ -434,10 +372,8 @@ Result<bool> SqliteStore::delete_manifest(const std::string& repository, const o
     META_TRY(repo_id, find_repository_id(c, repository));
     if (!repo_id) return Status::Ok();
     // Children first: tags and references point at the manifest row (foreign keys).
-    for (const char* sql : {"DELETE FROM tag WHERE repository_id = ? AND manifest_digest = ?",
-                            "DELETE FROM manifest_ref WHERE repository_id = ? AND manifest_digest = ?",
-                            "DELETE FROM manifest WHERE repository_id = ? AND digest = ?"}) {
-      META_TRY(st, c.prepare(sql));
+    for (std::string_view q : {sql::kDeleteTagsOfManifest, sql::kDeleteRefsOfManifest, sql::kDeleteManifest}) {
+      META_TRY(st, c.prepare(q));
       BERTH_RETURN_IF_ERROR(st.bind(1, *repo_id).bind(2, digest.str()).run());
     }
     existed = c.changes() > 0;  // of the last statement: the manifest itself
@@ -449,8 +385,7 @@ Result<bool> SqliteStore::delete_manifest(const std::string& repository, const o
 Result<bool> SqliteStore::delete_tag(const std::string& repository, const std::string& tag) {
   bool removed = false;
   BERTH_RETURN_IF_ERROR(impl_->write([&](Connection& c) -> Status {
-    META_TRY(st, c.prepare("DELETE FROM tag WHERE repository_id = (SELECT id FROM repository WHERE name = ?) "
-                           "AND name = ?"));
+    META_TRY(st, c.prepare(sql::kDeleteTag));
     BERTH_RETURN_IF_ERROR(st.bind(1, repository).bind(2, tag).run());
     removed = c.changes() > 0;
     return Status::Ok();
@@ -463,8 +398,7 @@ Result<std::vector<std::string>> SqliteStore::list_tags(const std::string& repos
   std::vector<std::string> tags;
   BERTH_RETURN_IF_ERROR(impl_->read([&](Connection& c) -> Status {
     tags.clear();
-    META_TRY(st, c.prepare("SELECT t.name FROM tag t JOIN repository r ON r.id = t.repository_id "
-                           "WHERE r.name = ? AND t.name > ? ORDER BY t.name LIMIT ?"));
+    META_TRY(st, c.prepare(sql::kListTags));
     st.bind(1, repository).bind(2, after).bind(3, to_sql(limit));
     while (true) {
       META_TRY(row, st.step());
@@ -477,17 +411,10 @@ Result<std::vector<std::string>> SqliteStore::list_tags(const std::string& repos
 
 Result<std::vector<Referrer>> SqliteStore::list_referrers(const std::string& repository, const oci::Digest& subject,
                                                           const std::optional<std::string>& artifact_type) {
-  // Two statements rather than "? IS NULL OR ...": each gets a plan that uses the subject index, and
-  // PostgreSQL cannot type an untyped NULL parameter.
-  static const std::string kBase =
-      "SELECT m.digest, m.media_type, m.size, m.artifact_type, m.annotations "
-      "FROM manifest m JOIN repository r ON r.id = m.repository_id WHERE r.name = ? AND m.subject = ? ";
-  static const std::string kAll = kBase + "ORDER BY m.digest";
-  static const std::string kOfType = kBase + "AND m.artifact_type = ? ORDER BY m.digest";
   std::vector<Referrer> referrers;
   BERTH_RETURN_IF_ERROR(impl_->read([&](Connection& c) -> Status {
     referrers.clear();
-    META_TRY(st, c.prepare(artifact_type ? kOfType : kAll));
+    META_TRY(st, c.prepare(artifact_type ? sql::kListReferrersOfType : sql::kListReferrers));
     st.bind(1, repository).bind(2, subject.str());
     if (artifact_type) st.bind(3, *artifact_type);
     while (true) {

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <memory>
 
+#include "meta/identity_store.h"
 #include "meta/metadata_store.h"
 
 namespace berth::meta {
@@ -14,6 +15,9 @@ class SqliteStore final : public MetadataStore {
   // Errors: io_error / unavailable when the file cannot be opened or migrated.
   static Result<std::unique_ptr<SqliteStore>> open(const std::filesystem::path& file);
   ~SqliteStore() override;
+
+  // The identity side of the same database (same file, same connection pool); lives as long as this.
+  IdentityStore& identity();
 
   Status ensure_repository(const std::string& name) override;
   Result<bool> repository_exists(const std::string& name) override;

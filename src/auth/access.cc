@@ -1,0 +1,296 @@
+#include "auth/access.h"
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <ctime>
+
+#include "auth/secrets.h"
+
+namespace berth::auth {
+
+namespace {
+
+constexpr int64_t kTouchEverySeconds = 60;  // last_used_at granularity: avoids a write per request
+
+enum class Role { none = 0, read = 1, write = 2, admin = 3 };
+
+Role role_of(const std::optional<std::string>& name) {
+  if (!name) return Role::none;
+  if (*name == "admin") return Role::admin;
+  if (*name == "write") return Role::write;
+  if (*name == "read") return Role::read;
+  return Role::none;
+}
+
+std::string owner_of(const std::string& repository) { return repository.substr(0, repository.find('/')); }
+
+std::optional<std::string> base64_decode(std::string_view in) {
+  if (in.size() % 4 != 0 || in.size() > 8192) return std::nullopt;
+  std::string out(in.size() / 4 * 3, '\0');
+  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()), reinterpret_cast<const unsigned char*>(in.data()),
+                          static_cast<int>(in.size()));
+  if (n < 0) return std::nullopt;
+  size_t pad = 0;
+  if (!in.empty() && in.back() == '=') ++pad;
+  if (in.size() > 1 && in[in.size() - 2] == '=') ++pad;
+  out.resize(static_cast<size_t>(n) - pad);
+  return out;
+}
+
+bool starts_with_ci(std::string_view s, std::string_view prefix) {
+  if (s.size() < prefix.size()) return false;
+  for (size_t i = 0; i < prefix.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(s[i])) != std::tolower(static_cast<unsigned char>(prefix[i]))) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string Identity::actor() const {
+  switch (kind) {
+    case Kind::anonymous: return "anonymous";
+    case Kind::user: return user;
+    case Kind::ci: return "ci:" + user;
+  }
+  return "anonymous";
+}
+
+AccessControl::AccessControl(meta::IdentityStore& store, const TokenSigner& signer, AuthOptions options, Clock clock)
+    : store_(store), signer_(signer), options_(std::move(options)), clock_(std::move(clock)) {}
+
+int64_t AccessControl::now() const { return clock_ ? clock_() : static_cast<int64_t>(std::time(nullptr)); }
+
+// ---- Failed-login throttling ----
+
+bool AccessControl::throttled(const std::string& remote, int64_t* retry_after) {
+  std::lock_guard lock(failures_mu_);
+  auto it = failures_.find(remote);
+  if (it == failures_.end()) return false;
+  int64_t t = now();
+  if (it->second.blocked_until > t) {
+    if (retry_after) *retry_after = it->second.blocked_until - t;
+    return true;
+  }
+  return false;
+}
+
+void AccessControl::record_failure(const std::string& remote) {
+  std::lock_guard lock(failures_mu_);
+  if (failures_.size() > 100'000) failures_.clear();  // bounded memory under a flood of addresses
+  auto& f = failures_[remote];
+  int64_t t = now();
+  std::erase_if(f.times, [&](int64_t x) { return x <= t - options_.failure_window_seconds; });
+  f.times.push_back(t);
+  if (static_cast<int>(f.times.size()) >= options_.max_failed_logins) {
+    int64_t backoff = std::min<int64_t>(options_.max_backoff_seconds, int64_t{1} << std::min(f.strikes, 20));
+    f.blocked_until = t + std::max<int64_t>(backoff, 1);
+    ++f.strikes;
+    f.times.clear();
+  }
+}
+
+void AccessControl::record_success(const std::string& remote) {
+  std::lock_guard lock(failures_mu_);
+  failures_.erase(remote);
+}
+
+// ---- Authentication ----
+
+Result<Identity> AccessControl::login(const std::string& user, const std::string& secret, const std::string& remote,
+                                      int64_t* retry_after) {
+  if (throttled(remote, retry_after)) return Status(Errc::too_many_requests, "too many failed logins, retry later");
+  auto fail = [&](const std::string& why) -> Result<Identity> {
+    record_failure(remote);
+    audit(user + " (unauthenticated)", "login", user, "denied", remote, why);
+    return Status(Errc::unauthorized, "invalid username or token");
+  };
+  if (!looks_like_token(secret)) return fail("not an access token");
+  auto record = store_.find_token_by_hash(token_hash(secret));
+  if (!record.ok()) return record.status();
+  if (!*record) return fail("unknown token");
+  const meta::TokenRecord& token = **record;
+  // The lookup was by hash; comparing the owner in constant time keeps the check uniform.
+  if (!constant_time_equals(token.user, user)) return fail("token belongs to another user");
+  int64_t t = now();
+  if (token.revoked_at) return fail("token revoked");
+  if (token.expires_at && *token.expires_at <= t) return fail("token expired");
+  if (!token.last_used_at || *token.last_used_at + kTouchEverySeconds <= t) (void)store_.touch_token(token.id, t);
+  record_success(remote);
+
+  Identity id;
+  id.kind = token.kind == "ci" ? Identity::Kind::ci : Identity::Kind::user;
+  id.user = token.user;
+  id.scopes.insert(token.scopes.begin(), token.scopes.end());
+  id.packages = token.packages;
+  id.token_id = token.id;
+  return id;
+}
+
+Identity AccessControl::from_claims(const TokenClaims& claims) const {
+  Identity id;
+  id.kind = claims.kind == "ci" ? Identity::Kind::ci : claims.kind == "user" ? Identity::Kind::user
+                                                                            : Identity::Kind::anonymous;
+  id.user = claims.subject;
+  id.via_bearer = true;
+  id.granted = claims.access;
+  id.scopes.insert(claims.scopes.begin(), claims.scopes.end());
+  id.packages = claims.packages;
+  return id;
+}
+
+Result<Identity> AccessControl::authenticate(std::optional<std::string_view> authorization, const std::string& remote,
+                                             int64_t* retry_after) {
+  if (!authorization || authorization->empty()) return Identity{};
+  std::string_view value = *authorization;
+  if (starts_with_ci(value, "Basic ")) {
+    auto decoded = base64_decode(value.substr(6));
+    if (!decoded) return Status(Errc::unauthorized, "malformed Basic credentials");
+    auto colon = decoded->find(':');
+    if (colon == std::string::npos) return Status(Errc::unauthorized, "malformed Basic credentials");
+    return login(decoded->substr(0, colon), decoded->substr(colon + 1), remote, retry_after);
+  }
+  if (starts_with_ci(value, "Bearer ")) {
+    auto claims = signer_.verify(value.substr(7), options_.service, now());
+    if (!claims.ok()) return claims.status();
+    return from_claims(*claims);
+  }
+  return Status(Errc::unauthorized, "unsupported authorization scheme");
+}
+
+// ---- Authorization ----
+
+std::set<Action> AccessControl::permitted(const Identity& identity, const std::string& repository) {
+  std::set<Action> out;
+  auto visibility = store_.repository_visibility(repository);
+  if (!visibility.ok()) return out;  // a failing store grants nothing
+  const bool exists = visibility->has_value();
+  const bool is_public = exists && **visibility == "public";
+  if (identity.anonymous()) {
+    if (is_public) out.insert(Action::pull);
+    return out;
+  }
+  if (identity.kind == Identity::Kind::ci &&
+      std::find(identity.packages.begin(), identity.packages.end(), repository) == identity.packages.end()) {
+    return out;  // CI tokens see nothing outside their packages, not even public ones
+  }
+
+  const std::string owner = owner_of(repository);
+  auto account = store_.get_account(owner);
+  if (!account.ok()) return out;
+  Role role = Role::none;
+  bool org_owned = false, org_admin = false, may_create = false;
+  if (*account) {
+    const meta::Account& acc = **account;
+    if (acc.kind == meta::AccountKind::user) {
+      if (acc.name == identity.user) role = Role::admin;
+      may_create = acc.name == identity.user;
+    } else {
+      org_owned = true;
+      auto org_role = store_.org_role(owner, identity.user);
+      if (org_role.ok() && *org_role) {
+        org_admin = **org_role == "admin";
+        role = org_admin ? Role::admin : Role::read;
+        may_create = true;
+      }
+    }
+    may_create = may_create && acc.create_on_push && !exists;
+  }
+  if (exists) {
+    auto package_role = store_.package_role(repository, identity.user);
+    if (package_role.ok()) role = std::max(role, role_of(*package_role));
+  }
+  if (is_public) role = std::max(role, Role::read);
+
+  const bool read_scope = identity.scopes.count("read:packages") || identity.scopes.count("write:packages");
+  const bool write_scope = identity.scopes.count("write:packages") > 0;
+  const bool delete_scope = identity.scopes.count("delete:packages") > 0;
+  if (read_scope && role >= Role::read) out.insert(Action::pull);
+  if (write_scope && (role >= Role::write || may_create)) {
+    out.insert(Action::push);
+    out.insert(Action::pull);  // pushing needs to check what is already there
+  }
+  bool may_delete = delete_scope && role == Role::admin && (!org_owned || org_admin);
+  if (identity.kind == Identity::Kind::ci && org_owned) may_delete = false;
+  if (may_delete) out.insert(Action::del);
+  return out;
+}
+
+Decision AccessControl::decide(const Identity& identity, Action action, const std::string& repository) {
+  if (identity.via_bearer) {
+    for (const auto& entry : identity.granted) {
+      if (entry.type != "repository" || entry.name != repository) continue;
+      auto name = action_name(action);
+      if (std::find(entry.actions.begin(), entry.actions.end(), name) != entry.actions.end()) return Decision::allow;
+    }
+  }
+  if (identity.anonymous() && !identity.via_bearer) {
+    if (permitted(identity, repository).count(action)) return Decision::allow;
+    return Decision::challenge;
+  }
+  auto allowed = permitted(identity, repository);
+  if (!identity.via_bearer && allowed.count(action)) return Decision::allow;
+  if (identity.via_bearer && allowed.count(action)) return Decision::challenge;  // a new token would allow it
+  if (identity.anonymous()) return Decision::challenge;
+  if (action == Action::push) return Decision::deny;  // the same answer whether the package exists or not
+  return allowed.count(Action::pull) ? Decision::deny : Decision::hide;
+}
+
+Status AccessControl::prepare_create(const Identity& identity, const std::string& repository) {
+  auto visibility = store_.repository_visibility(repository);
+  if (!visibility.ok()) return visibility.status();
+  if (*visibility) return Status::Ok();
+  auto account = store_.get_account(owner_of(repository));
+  if (!account.ok()) return account.status();
+  std::string default_visibility = *account ? (*account)->default_visibility : "private";
+  BERTH_RETURN_IF_ERROR(store_.set_repository_visibility(repository, default_visibility));
+  if (*account && (*account)->kind == meta::AccountKind::org && !identity.anonymous()) {
+    BERTH_RETURN_IF_ERROR(store_.set_package_role(repository, identity.user, "admin"));
+  }
+  return Status::Ok();
+}
+
+Result<AccessControl::IssuedToken> AccessControl::issue_token(const Identity& identity,
+                                                              const std::vector<ResourceScope>& requested) {
+  TokenClaims claims;
+  claims.subject = identity.anonymous() ? "" : identity.user;
+  claims.kind = identity.kind == Identity::Kind::ci ? "ci" : identity.anonymous() ? "anonymous" : "user";
+  claims.audience = options_.service;
+  claims.issued_at = now();
+  claims.expires_at = claims.issued_at + options_.token_ttl_seconds;
+  claims.scopes.assign(identity.scopes.begin(), identity.scopes.end());
+  claims.packages = identity.packages;
+  for (const auto& scope : requested) {
+    AccessEntry entry{scope.type, scope.name, {}};
+    if (scope.type == "repository") {
+      auto allowed = permitted(identity, scope.name);
+      for (Action a : {Action::pull, Action::push, Action::del}) {
+        if (allowed.count(a) && (scope.actions.count("*") || scope.actions.count(std::string(action_name(a))))) {
+          entry.actions.push_back(std::string(action_name(a)));
+        }
+      }
+    } else if (scope.type == "registry" && scope.name == "catalog" && scope.actions.count("*")) {
+      entry.actions.push_back("*");  // the catalog is filtered per caller anyway
+    }
+    claims.access.push_back(std::move(entry));
+  }
+  auto token = signer_.sign(claims);
+  if (!token.ok()) return token.status();
+  return IssuedToken{std::move(*token), std::move(claims)};
+}
+
+void AccessControl::audit(const std::string& actor, std::string action, std::string target, std::string outcome,
+                          const std::string& remote, std::string detail) {
+  meta::AuditEvent event;
+  event.at = now();
+  event.actor = actor;
+  event.action = std::move(action);
+  event.target = std::move(target);
+  event.outcome = std::move(outcome);
+  event.remote = remote;
+  event.detail = std::move(detail);
+  (void)store_.record_audit(event);
+}
+
+}  // namespace berth::auth

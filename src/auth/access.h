@@ -1,0 +1,120 @@
+// Authentication and authorization: who is calling, and what they may do to a package.
+//
+// Identities come from the Authorization header: none (anonymous), Basic user + access token (a PAT or
+// CI token; passwords are for the UI, not the registry), or Bearer JWT issued by /token.
+// Decisions follow the GHCR model (see docs/auth.md):
+//   - anonymous may pull public packages only;
+//   - a package's owner is the first component of its name; a user owns their own packages; org admins
+//     administer every org package; org members read them and may create new ones;
+//   - per-package roles (read < write < admin) add to that; public packages are readable by everyone;
+//   - token scopes cap it: read:packages → pull, write:packages → pull + push, delete:packages → delete;
+//   - delete needs admin on the package and, for org-owned packages, org admin;
+//   - CI tokens are limited to their named packages and never delete org-owned packages;
+//   - private packages the caller cannot read look exactly like missing ones.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "auth/jwt.h"
+#include "auth/scope.h"
+#include "common/status.h"
+#include "meta/identity_store.h"
+
+namespace berth::auth {
+
+struct Identity {
+  enum class Kind { anonymous, user, ci };
+  Kind kind = Kind::anonymous;
+  std::string user;
+  std::set<std::string> scopes;        // token scopes ("read:packages", …)
+  std::vector<std::string> packages;   // CI tokens: the only repositories they may touch
+  bool via_bearer = false;             // authenticated by a JWT: `granted` is what it allows
+  std::vector<AccessEntry> granted;
+  int64_t token_id = 0;
+
+  bool anonymous() const { return kind == Kind::anonymous; }
+  // For logs and the audit trail: "anonymous", "alice", "ci:alice".
+  std::string actor() const;
+};
+
+struct AuthOptions {
+  std::string service = "berth";  // the JWT audience and the challenge's service
+  std::string issuer = "berth";
+  int64_t token_ttl_seconds = 300;
+  int max_failed_logins = 5;       // within failure_window_seconds, per client address
+  int64_t failure_window_seconds = 60;
+  int64_t max_backoff_seconds = 300;
+};
+
+enum class Decision {
+  allow,
+  challenge,  // 401 with a Bearer challenge: credentials (or a token with more scope) could help
+  deny,       // 403 DENIED: the caller may see the package but not do this
+  hide,       // 404 as if missing: the caller may not know the package exists
+};
+
+class AccessControl {
+ public:
+  using Clock = std::function<int64_t()>;
+  AccessControl(meta::IdentityStore& store, const TokenSigner& signer, AuthOptions options, Clock clock = {});
+
+  const AuthOptions& options() const { return options_; }
+
+  // From the Authorization header (absent: anonymous). Errors: unauthorized (bad or expired
+  // credentials), too_many_requests (too many failures from this address; retry_after is set).
+  Result<Identity> authenticate(std::optional<std::string_view> authorization, const std::string& remote,
+                                int64_t* retry_after = nullptr);
+  // A user name + access token (Basic credentials, or the OAuth2 password grant).
+  Result<Identity> login(const std::string& user, const std::string& secret, const std::string& remote,
+                         int64_t* retry_after = nullptr);
+
+  // What the identity may do to the repository, from the store (bearer grants are not consulted).
+  std::set<Action> permitted(const Identity& identity, const std::string& repository);
+  Decision decide(const Identity& identity, Action action, const std::string& repository);
+
+  // Before the first push creates a package: applies the owner's default visibility and makes an org
+  // member who creates it its admin. No-op if the package exists.
+  Status prepare_create(const Identity& identity, const std::string& repository);
+
+  // A signed token for the requested scopes, intersected with what is permitted.
+  struct IssuedToken {
+    std::string token;
+    TokenClaims claims;
+  };
+  Result<IssuedToken> issue_token(const Identity& identity, const std::vector<ResourceScope>& requested);
+
+  // Records an event in the audit log (failures to record are not fatal to the request).
+  void audit(const std::string& actor, std::string action, std::string target, std::string outcome,
+             const std::string& remote, std::string detail = {});
+
+ private:
+  int64_t now() const;
+  Identity from_claims(const TokenClaims& claims) const;
+  // Failed-login throttling per client address.
+  bool throttled(const std::string& remote, int64_t* retry_after);
+  void record_failure(const std::string& remote);
+  void record_success(const std::string& remote);
+
+  meta::IdentityStore& store_;
+  const TokenSigner& signer_;
+  AuthOptions options_;
+  Clock clock_;
+
+  struct Failures {
+    std::vector<int64_t> times;  // within the window
+    int64_t blocked_until = 0;
+    int strikes = 0;             // consecutive blocks: the backoff doubles
+  };
+  std::mutex failures_mu_;
+  std::map<std::string, Failures> failures_;
+};
+
+}  // namespace berth::auth

@@ -1,0 +1,540 @@
+// The IdentityStore contract as tests, written once and run against every driver (as meta_store_suite.h
+// is for MetadataStore). A driver's test file includes this header once and instantiates it:
+//
+//   using berth::meta::suite::MetaIdentitySuite;  // the macro pastes the name: it must be unqualified
+//   INSTANTIATE_TEST_SUITE_P(Sqlite, MetaIdentitySuite,
+//                            ::testing::Values(berth::meta::suite::IdentityDriver{"sqlite", make}),
+//                            berth::meta::suite::IdentityDriverName());
+//
+// Every test gets a fresh, empty database from the driver's factory. Both interfaces of that database are
+// needed: repositories are shared between them (visibility, package roles). Nothing here may depend on
+// one driver. Can be included next to meta_store_suite.h: no name here clashes with one there.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "meta/identity_store.h"
+#include "meta/metadata_store.h"
+
+namespace berth::meta::suite {
+
+struct IdentityUnderTest {
+  IdentityStore* identity = nullptr;
+  MetadataStore* metadata = nullptr;  // the same database seen as registry content
+  // Owns both stores and whatever they need (a temporary directory, a scratch database); released
+  // after each test.
+  std::shared_ptr<void> resources;
+};
+
+struct IdentityDriver {
+  std::string name;
+  std::function<IdentityUnderTest()> make;
+};
+
+inline void PrintTo(const IdentityDriver& d, std::ostream* os) { *os << d.name; }
+
+struct IdentityDriverName {
+  std::string operator()(const ::testing::TestParamInfo<IdentityDriver>& info) const { return info.param.name; }
+};
+
+// An account with the defaults filled in (spelled out: designated initializers that skip members warn).
+inline Account new_account(const std::string& name, AccountKind kind, int64_t at = 1000) {
+  Account a;
+  a.name = name;
+  a.kind = kind;
+  a.created_at = at;
+  return a;
+}
+
+class MetaIdentitySuite : public ::testing::TestWithParam<IdentityDriver> {
+ protected:
+  void SetUp() override {
+    under_test_ = GetParam().make();
+    ASSERT_NE(under_test_.identity, nullptr);
+    ASSERT_NE(under_test_.metadata, nullptr);
+    ids = under_test_.identity;
+    meta = under_test_.metadata;
+  }
+  void TearDown() override { under_test_ = {}; }
+
+  int64_t add_account(const std::string& name, AccountKind kind, int64_t at = 1000) {
+    auto id = ids->create_account(new_account(name, kind, at));
+    EXPECT_TRUE(id.ok()) << id.status().message();
+    return id.ok() ? *id : 0;
+  }
+  int64_t add_user(const std::string& name) { return add_account(name, AccountKind::user); }
+  int64_t add_org(const std::string& name) { return add_account(name, AccountKind::org); }
+
+  static TokenRecord token(const std::string& user, const std::string& hash) {
+    return TokenRecord{.user = user,
+                       .hash = hash,
+                       .hint = "bth_" + hash.substr(0, 4),
+                       .name = "laptop",
+                       .kind = "pat",
+                       .scopes = {"read:packages", "write:packages"},
+                       .packages = {},
+                       .expires_at = std::nullopt,
+                       .revoked_at = std::nullopt,
+                       .created_at = 500,
+                       .last_used_at = std::nullopt};
+  }
+  int64_t add_token(const TokenRecord& t) {
+    auto id = ids->create_token(t);
+    EXPECT_TRUE(id.ok()) << id.status().message();
+    return id.ok() ? *id : 0;
+  }
+
+  static AuditEvent event(const std::string& actor, const std::string& action, int64_t at) {
+    return AuditEvent{.at = at,
+                      .actor = actor,
+                      .action = action,
+                      .target = "acme/app:v1",
+                      .outcome = "allowed",
+                      .remote = "192.0.2.7",
+                      .detail = "d"};
+  }
+  static std::vector<std::string> actions(const std::vector<AuditEvent>& events) {
+    std::vector<std::string> out;
+    for (const auto& e : events) out.push_back(e.action);
+    return out;
+  }
+
+  IdentityStore* ids = nullptr;
+  MetadataStore* meta = nullptr;
+
+ private:
+  IdentityUnderTest under_test_;
+};
+
+// ---- Accounts ----
+
+TEST_P(MetaIdentitySuite, CreatedAccountRoundTripsEveryField) {
+  Account a{.name = "alice",
+            .kind = AccountKind::user,
+            .password_hash = "$argon2id$v=19$m=65536,t=2,p=1$c2FsdA$aGFzaA",
+            .default_visibility = "public",
+            .create_on_push = false,
+            .created_at = 1234};
+  auto id = ids->create_account(a);
+  ASSERT_TRUE(id.ok()) << id.status().message();
+  EXPECT_GT(*id, 0);
+  auto got = ids->get_account("alice");
+  ASSERT_TRUE(got.ok() && got->has_value());
+  const Account& g = **got;
+  EXPECT_EQ(g.id, *id);
+  EXPECT_EQ(g.name, "alice");
+  EXPECT_EQ(g.kind, AccountKind::user);
+  EXPECT_EQ(g.password_hash, a.password_hash);
+  EXPECT_EQ(g.default_visibility, "public");
+  EXPECT_FALSE(g.create_on_push);
+  EXPECT_EQ(g.created_at, 1234);
+}
+
+TEST_P(MetaIdentitySuite, AccountDefaultsRoundTrip) {
+  int64_t id = add_org("acme");
+  auto got = ids->get_account("acme");
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((**got).id, id);
+  EXPECT_EQ((**got).kind, AccountKind::org);
+  EXPECT_EQ((**got).password_hash, "");
+  EXPECT_EQ((**got).default_visibility, "private");
+  EXPECT_TRUE((**got).create_on_push);
+}
+
+TEST_P(MetaIdentitySuite, MissingAccountIsNullopt) {
+  auto got = ids->get_account("nobody");
+  ASSERT_TRUE(got.ok());
+  EXPECT_FALSE(got->has_value());
+}
+
+TEST_P(MetaIdentitySuite, DuplicateNameIsAlreadyExistsAcrossKinds) {
+  int64_t alice = add_user("alice");
+  add_org("acme");
+  // Users and orgs share one namespace: each owns the first component of repository names.
+  EXPECT_EQ(ids->create_account(new_account("alice", AccountKind::user)).status().code(),
+            Errc::already_exists);
+  EXPECT_EQ(ids->create_account(new_account("alice", AccountKind::org)).status().code(),
+            Errc::already_exists);
+  EXPECT_EQ(ids->create_account(new_account("acme", AccountKind::user)).status().code(),
+            Errc::already_exists);
+  auto got = ids->get_account("alice");
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((**got).id, alice);  // the first one stands
+  EXPECT_EQ((**got).kind, AccountKind::user);
+  EXPECT_EQ(ids->list_accounts()->size(), 2u);
+}
+
+TEST_P(MetaIdentitySuite, ListAccountsIsSortedByNameInByteOrder) {
+  EXPECT_TRUE(ids->list_accounts()->empty());
+  std::vector<std::string> names = {"zed", "a_b", "a-b", "acme", "a0", "b"};
+  for (size_t i = 0; i < names.size(); ++i) add_account(names[i], i % 2 ? AccountKind::org : AccountKind::user);
+  auto all = ids->list_accounts();
+  ASSERT_TRUE(all.ok());
+  std::vector<std::string> got;
+  for (const auto& a : *all) got.push_back(a.name);
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(got, names);
+  auto acme = std::find_if(all->begin(), all->end(), [](const Account& a) { return a.name == "acme"; });
+  ASSERT_NE(acme, all->end());
+  EXPECT_EQ(acme->kind, AccountKind::org);
+}
+
+TEST_P(MetaIdentitySuite, SetPasswordHashOnlyForExistingUsers) {
+  add_user("alice");
+  add_org("acme");
+  ASSERT_TRUE(ids->set_password_hash("alice", "h1").ok());
+  ASSERT_TRUE(ids->set_password_hash("alice", "h2").ok());
+  EXPECT_EQ((**ids->get_account("alice")).password_hash, "h2");
+  EXPECT_EQ(ids->set_password_hash("nobody", "h").code(), Errc::not_found);
+  EXPECT_EQ(ids->set_password_hash("acme", "h").code(), Errc::not_found);  // orgs do not log in
+  EXPECT_EQ((**ids->get_account("acme")).password_hash, "");
+}
+
+TEST_P(MetaIdentitySuite, SetOwnerSettingsForUsersAndOrgs) {
+  add_user("alice");
+  add_org("acme");
+  ASSERT_TRUE(ids->set_owner_settings("acme", "public", false).ok());
+  ASSERT_TRUE(ids->set_owner_settings("alice", "private", true).ok());
+  auto acme = **ids->get_account("acme");
+  EXPECT_EQ(acme.default_visibility, "public");
+  EXPECT_FALSE(acme.create_on_push);
+  ASSERT_TRUE(ids->set_owner_settings("acme", "private", true).ok());
+  acme = **ids->get_account("acme");
+  EXPECT_EQ(acme.default_visibility, "private");
+  EXPECT_TRUE(acme.create_on_push);
+  EXPECT_EQ(ids->set_owner_settings("nobody", "public", true).code(), Errc::not_found);
+}
+
+TEST_P(MetaIdentitySuite, ConcurrentAccountCreationLosesNothing) {
+  constexpr int kThreads = 8, kEach = 10;
+  std::vector<std::thread> threads;
+  std::vector<int> failures(kThreads, 0);
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        std::string name = "u" + std::to_string(t) + "-" + std::to_string(i);
+        if (!ids->create_account(new_account(name, AccountKind::user)).ok()) ++failures[t];
+        if (!ids->record_audit(event(name, "login", i)).ok()) ++failures[t];
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (int f : failures) EXPECT_EQ(f, 0);
+  EXPECT_EQ(ids->list_accounts()->size(), static_cast<size_t>(kThreads * kEach));
+  EXPECT_EQ(ids->list_audit(0, 1000, std::nullopt)->size(), static_cast<size_t>(kThreads * kEach));
+}
+
+// ---- Org memberships ----
+
+TEST_P(MetaIdentitySuite, SetMembershipInsertsThenChangesRole) {
+  add_org("acme");
+  add_user("alice");
+  EXPECT_EQ(*ids->org_role("acme", "alice"), std::nullopt);
+  ASSERT_TRUE(ids->set_membership("acme", "alice", "member").ok());
+  EXPECT_EQ(*ids->org_role("acme", "alice"), std::optional<std::string>("member"));
+  ASSERT_TRUE(ids->set_membership("acme", "alice", "admin").ok());
+  EXPECT_EQ(*ids->org_role("acme", "alice"), std::optional<std::string>("admin"));
+  EXPECT_EQ(ids->list_members("acme")->size(), 1u);
+}
+
+TEST_P(MetaIdentitySuite, ListMembersIsSortedByUserAndPerOrg) {
+  add_org("acme");
+  add_org("other");
+  for (const char* u : {"carol", "alice", "bob"}) add_user(u);
+  ASSERT_TRUE(ids->set_membership("acme", "carol", "member").ok());
+  ASSERT_TRUE(ids->set_membership("acme", "alice", "admin").ok());
+  ASSERT_TRUE(ids->set_membership("acme", "bob", "member").ok());
+  ASSERT_TRUE(ids->set_membership("other", "bob", "admin").ok());
+  auto members = ids->list_members("acme");
+  ASSERT_TRUE(members.ok());
+  ASSERT_EQ(members->size(), 3u);
+  EXPECT_EQ((*members)[0].user, "alice");
+  EXPECT_EQ((*members)[0].role, "admin");
+  EXPECT_EQ((*members)[1].user, "bob");
+  EXPECT_EQ((*members)[1].role, "member");
+  EXPECT_EQ((*members)[2].user, "carol");
+  for (const auto& m : *members) EXPECT_EQ(m.org, "acme");
+  EXPECT_EQ(*ids->org_role("other", "bob"), std::optional<std::string>("admin"));
+  EXPECT_EQ(*ids->org_role("other", "alice"), std::nullopt);
+  EXPECT_TRUE(ids->list_members("nobody")->empty());
+}
+
+TEST_P(MetaIdentitySuite, RemoveMembership) {
+  add_org("acme");
+  add_user("alice");
+  add_user("bob");
+  ASSERT_TRUE(ids->set_membership("acme", "alice", "member").ok());
+  ASSERT_TRUE(ids->set_membership("acme", "bob", "member").ok());
+  EXPECT_TRUE(*ids->remove_membership("acme", "alice"));
+  EXPECT_FALSE(*ids->remove_membership("acme", "alice"));
+  EXPECT_FALSE(*ids->remove_membership("nobody", "bob"));
+  EXPECT_EQ(*ids->org_role("acme", "alice"), std::nullopt);
+  EXPECT_EQ(*ids->org_role("acme", "bob"), std::optional<std::string>("member"));
+}
+
+TEST_P(MetaIdentitySuite, MembershipNeedsAnExistingOrgAndUser) {
+  add_org("acme");
+  add_org("other");
+  add_user("alice");
+  add_user("bob");
+  EXPECT_EQ(ids->set_membership("nobody", "alice", "member").code(), Errc::not_found);
+  EXPECT_EQ(ids->set_membership("acme", "nobody", "member").code(), Errc::not_found);
+  // The wrong kind of account counts as absent: a user has no members, an org is no member.
+  EXPECT_EQ(ids->set_membership("alice", "bob", "member").code(), Errc::not_found);
+  EXPECT_EQ(ids->set_membership("acme", "other", "member").code(), Errc::not_found);
+  EXPECT_TRUE(ids->list_members("acme")->empty());
+  EXPECT_TRUE(ids->list_members("alice")->empty());
+}
+
+// ---- Tokens ----
+
+TEST_P(MetaIdentitySuite, CreatedTokenRoundTripsEveryField) {
+  add_user("alice");
+  TokenRecord t = token("alice", "aa11");
+  t.kind = "ci";
+  t.scopes = {"read:packages"};
+  t.packages = {"acme/app", "acme/platform/api"};
+  t.expires_at = 9000;
+  t.created_at = 800;
+  int64_t id = add_token(t);
+  EXPECT_GT(id, 0);
+  for (auto got : {ids->find_token_by_hash("aa11"), ids->get_token(id)}) {
+    ASSERT_TRUE(got.ok() && got->has_value());
+    const TokenRecord& g = **got;
+    EXPECT_EQ(g.id, id);
+    EXPECT_EQ(g.user, "alice");
+    EXPECT_EQ(g.hash, "aa11");
+    EXPECT_EQ(g.hint, t.hint);
+    EXPECT_EQ(g.name, "laptop");
+    EXPECT_EQ(g.kind, "ci");
+    EXPECT_EQ(g.scopes, t.scopes);
+    EXPECT_EQ(g.packages, t.packages);
+    EXPECT_EQ(g.expires_at, std::optional<int64_t>(9000));
+    EXPECT_EQ(g.revoked_at, std::nullopt);
+    EXPECT_EQ(g.created_at, 800);
+    EXPECT_EQ(g.last_used_at, std::nullopt);
+  }
+}
+
+TEST_P(MetaIdentitySuite, EmptyListsAndAbsentTimesRoundTrip) {
+  add_user("alice");
+  TokenRecord t = token("alice", "bb22");
+  t.scopes = {};
+  t.packages = {};
+  int64_t id = add_token(t);
+  auto got = ids->get_token(id);
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_TRUE((**got).scopes.empty());
+  EXPECT_TRUE((**got).packages.empty());
+  EXPECT_EQ((**got).expires_at, std::nullopt);
+  EXPECT_EQ((**got).revoked_at, std::nullopt);
+  EXPECT_EQ((**got).last_used_at, std::nullopt);
+  // Zero is a time, not absence.
+  t = token("alice", "bb23");
+  t.expires_at = 0;
+  id = add_token(t);
+  EXPECT_EQ((**ids->get_token(id)).expires_at, std::optional<int64_t>(0));
+}
+
+TEST_P(MetaIdentitySuite, ListEntriesThatCannotRoundTripAreInvalid) {
+  add_user("alice");
+  TokenRecord t = token("alice", "cc33");
+  t.packages = {"a,b"};
+  EXPECT_EQ(ids->create_token(t).status().code(), Errc::invalid_argument);
+  t.packages = {};
+  t.scopes = {""};
+  EXPECT_EQ(ids->create_token(t).status().code(), Errc::invalid_argument);
+  EXPECT_EQ(*ids->find_token_by_hash("cc33"), std::nullopt);
+}
+
+TEST_P(MetaIdentitySuite, CreateTokenNeedsAUserAndAFreshHash) {
+  add_user("alice");
+  add_user("bob");
+  add_org("acme");
+  EXPECT_EQ(ids->create_token(token("nobody", "h1")).status().code(), Errc::not_found);
+  EXPECT_EQ(ids->create_token(token("acme", "h1")).status().code(), Errc::not_found);
+  int64_t id = add_token(token("alice", "h1"));
+  EXPECT_EQ(ids->create_token(token("bob", "h1")).status().code(), Errc::already_exists);
+  EXPECT_EQ((**ids->find_token_by_hash("h1")).id, id);
+  EXPECT_TRUE(ids->list_tokens("bob")->empty());
+}
+
+TEST_P(MetaIdentitySuite, MissingTokenIsNullopt) {
+  EXPECT_EQ(*ids->find_token_by_hash("nope"), std::nullopt);
+  EXPECT_EQ(*ids->get_token(42), std::nullopt);
+  EXPECT_TRUE(ids->list_tokens("nobody")->empty());
+}
+
+TEST_P(MetaIdentitySuite, ListTokensIsPerUserById) {
+  add_user("alice");
+  add_user("bob");
+  int64_t a1 = add_token(token("alice", "h1"));
+  int64_t b1 = add_token(token("bob", "h2"));
+  int64_t a2 = add_token(token("alice", "h3"));
+  auto list = ids->list_tokens("alice");
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[0].id, a1);
+  EXPECT_EQ((*list)[1].id, a2);
+  EXPECT_LT(a1, a2);
+  EXPECT_EQ((*list)[1].hash, "h3");
+  ASSERT_EQ(ids->list_tokens("bob")->size(), 1u);
+  EXPECT_EQ((*ids->list_tokens("bob"))[0].id, b1);
+}
+
+TEST_P(MetaIdentitySuite, RevokeIsIdempotentAndKeepsTheFirstTime) {
+  add_user("alice");
+  int64_t id = add_token(token("alice", "h1"));
+  int64_t other = add_token(token("alice", "h2"));
+  EXPECT_TRUE(*ids->revoke_token(id, 100));
+  EXPECT_EQ((**ids->get_token(id)).revoked_at, std::optional<int64_t>(100));
+  EXPECT_TRUE(*ids->revoke_token(id, 200));
+  EXPECT_EQ((**ids->get_token(id)).revoked_at, std::optional<int64_t>(100));
+  EXPECT_EQ((**ids->find_token_by_hash("h1")).revoked_at, std::optional<int64_t>(100));  // still found
+  EXPECT_EQ((**ids->get_token(other)).revoked_at, std::nullopt);
+  EXPECT_FALSE(*ids->revoke_token(other + 100, 100));
+}
+
+TEST_P(MetaIdentitySuite, TouchSetsLastUsed) {
+  add_user("alice");
+  int64_t id = add_token(token("alice", "h1"));
+  ASSERT_TRUE(ids->touch_token(id, 700).ok());
+  EXPECT_EQ((**ids->get_token(id)).last_used_at, std::optional<int64_t>(700));
+  ASSERT_TRUE(ids->touch_token(id, 750).ok());
+  EXPECT_EQ((**ids->get_token(id)).last_used_at, std::optional<int64_t>(750));
+  EXPECT_EQ(ids->touch_token(id + 100, 700).code(), Errc::not_found);
+}
+
+// ---- Repository visibility ----
+
+TEST_P(MetaIdentitySuite, VisibilityOfMissingRepositoryIsNullopt) {
+  auto v = ids->repository_visibility("acme/app");
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(*v, std::nullopt);
+}
+
+TEST_P(MetaIdentitySuite, SetVisibilityCreatesTheRepositoryThenChangesIt) {
+  ASSERT_TRUE(ids->set_repository_visibility("acme/app", "public").ok());
+  EXPECT_EQ(*ids->repository_visibility("acme/app"), std::optional<std::string>("public"));
+  EXPECT_TRUE(*meta->repository_exists("acme/app"));  // one repository, seen from both sides
+  ASSERT_TRUE(ids->set_repository_visibility("acme/app", "private").ok());
+  EXPECT_EQ(*ids->repository_visibility("acme/app"), std::optional<std::string>("private"));
+  EXPECT_EQ(*meta->list_repositories("", 10), std::vector<std::string>{"acme/app"});
+}
+
+TEST_P(MetaIdentitySuite, RepositoriesCreatedByTheRegistryArePrivate) {
+  ASSERT_TRUE(meta->ensure_repository("acme/app").ok());
+  EXPECT_EQ(*ids->repository_visibility("acme/app"), std::optional<std::string>("private"));
+  ASSERT_TRUE(ids->set_repository_visibility("acme/app", "public").ok());
+  ASSERT_TRUE(meta->ensure_repository("acme/app").ok());  // does not reset it
+  EXPECT_EQ(*ids->repository_visibility("acme/app"), std::optional<std::string>("public"));
+  EXPECT_EQ(*ids->repository_visibility("acme"), std::nullopt);  // no prefix matching
+}
+
+// ---- Package roles ----
+
+TEST_P(MetaIdentitySuite, PackageRolesSetChangeListRemove) {
+  ASSERT_TRUE(meta->ensure_repository("acme/app").ok());
+  ASSERT_TRUE(meta->ensure_repository("acme/other").ok());
+  for (const char* u : {"carol", "alice", "bob"}) add_user(u);
+  EXPECT_EQ(*ids->package_role("acme/app", "alice"), std::nullopt);
+  ASSERT_TRUE(ids->set_package_role("acme/app", "carol", "read").ok());
+  ASSERT_TRUE(ids->set_package_role("acme/app", "alice", "write").ok());
+  ASSERT_TRUE(ids->set_package_role("acme/app", "alice", "admin").ok());
+  ASSERT_TRUE(ids->set_package_role("acme/other", "bob", "write").ok());
+  EXPECT_EQ(*ids->package_role("acme/app", "alice"), std::optional<std::string>("admin"));
+  EXPECT_EQ(*ids->package_role("acme/app", "bob"), std::nullopt);
+  auto roles = ids->list_package_roles("acme/app");
+  ASSERT_TRUE(roles.ok());
+  ASSERT_EQ(roles->size(), 2u);
+  EXPECT_EQ((*roles)[0].repository, "acme/app");
+  EXPECT_EQ((*roles)[0].user, "alice");
+  EXPECT_EQ((*roles)[0].role, "admin");
+  EXPECT_EQ((*roles)[1].user, "carol");
+  EXPECT_EQ((*roles)[1].role, "read");
+  EXPECT_TRUE(*ids->remove_package_role("acme/app", "alice"));
+  EXPECT_FALSE(*ids->remove_package_role("acme/app", "alice"));
+  EXPECT_FALSE(*ids->remove_package_role("nowhere", "carol"));
+  EXPECT_EQ(*ids->package_role("acme/app", "alice"), std::nullopt);
+  EXPECT_EQ(ids->list_package_roles("acme/app")->size(), 1u);
+  EXPECT_EQ(*ids->package_role("acme/other", "bob"), std::optional<std::string>("write"));
+  EXPECT_TRUE(ids->list_package_roles("nowhere")->empty());
+}
+
+TEST_P(MetaIdentitySuite, PackageRoleNeedsAnExistingRepositoryAndUser) {
+  add_user("alice");
+  add_org("acme");
+  ASSERT_TRUE(meta->ensure_repository("acme/app").ok());
+  EXPECT_EQ(ids->set_package_role("acme/missing", "alice", "read").code(), Errc::not_found);
+  EXPECT_FALSE(*meta->repository_exists("acme/missing"));  // not created as a side effect
+  EXPECT_EQ(ids->set_package_role("acme/app", "nobody", "read").code(), Errc::not_found);
+  EXPECT_EQ(ids->set_package_role("acme/app", "acme", "read").code(), Errc::not_found);
+  EXPECT_TRUE(ids->list_package_roles("acme/app")->empty());
+}
+
+// ---- Audit log ----
+
+TEST_P(MetaIdentitySuite, AuditEventsRoundTripOldestFirst) {
+  EXPECT_TRUE(ids->list_audit(0, 10, std::nullopt)->empty());
+  AuditEvent e{.at = 77,
+               .actor = "ci:alice",
+               .action = "push",
+               .target = "acme/app:v1",
+               .outcome = "denied",
+               .remote = "2001:db8::1",
+               .detail = "scope lacks write:packages"};
+  ASSERT_TRUE(ids->record_audit(e).ok());
+  ASSERT_TRUE(ids->record_audit(event("alice", "delete", 78)).ok());
+  auto all = ids->list_audit(0, 10, std::nullopt);
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 2u);
+  const AuditEvent& g = (*all)[0];
+  EXPECT_GT(g.id, 0);
+  EXPECT_EQ(g.at, 77);
+  EXPECT_EQ(g.actor, "ci:alice");
+  EXPECT_EQ(g.action, "push");
+  EXPECT_EQ(g.target, "acme/app:v1");
+  EXPECT_EQ(g.outcome, "denied");
+  EXPECT_EQ(g.remote, "2001:db8::1");
+  EXPECT_EQ(g.detail, "scope lacks write:packages");
+  EXPECT_GT((*all)[1].id, g.id);
+  EXPECT_EQ((*all)[1].action, "delete");
+}
+
+TEST_P(MetaIdentitySuite, AuditPaginatesStrictlyAfterId) {
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(ids->record_audit(event("alice", "a" + std::to_string(i), i)).ok());
+  auto page1 = ids->list_audit(0, 2, std::nullopt);
+  ASSERT_TRUE(page1.ok());
+  EXPECT_EQ(actions(*page1), (std::vector<std::string>{"a0", "a1"}));
+  auto page2 = ids->list_audit(page1->back().id, 2, std::nullopt);
+  EXPECT_EQ(actions(*page2), (std::vector<std::string>{"a2", "a3"}));
+  auto page3 = ids->list_audit(page2->back().id, 2, std::nullopt);
+  EXPECT_EQ(actions(*page3), (std::vector<std::string>{"a4"}));
+  EXPECT_TRUE(ids->list_audit(page3->back().id, 2, std::nullopt)->empty());
+  EXPECT_TRUE(ids->list_audit(0, 0, std::nullopt)->empty());
+}
+
+TEST_P(MetaIdentitySuite, AuditFiltersByActor) {
+  for (int i = 0; i < 6; ++i) {
+    ASSERT_TRUE(ids->record_audit(event(i % 2 ? "bob" : "alice", "a" + std::to_string(i), i)).ok());
+  }
+  auto bob = ids->list_audit(0, 10, std::string("bob"));
+  ASSERT_TRUE(bob.ok());
+  EXPECT_EQ(actions(*bob), (std::vector<std::string>{"a1", "a3", "a5"}));
+  for (const auto& e : *bob) EXPECT_EQ(e.actor, "bob");
+  auto page = ids->list_audit(0, 2, std::string("alice"));
+  EXPECT_EQ(actions(*page), (std::vector<std::string>{"a0", "a2"}));
+  page = ids->list_audit(page->back().id, 2, std::string("alice"));
+  EXPECT_EQ(actions(*page), (std::vector<std::string>{"a4"}));
+  EXPECT_TRUE(ids->list_audit(0, 10, std::string("carol"))->empty());
+  EXPECT_TRUE(ids->list_audit(0, 10, std::string("ali"))->empty());  // exact match, not prefix
+}
+
+}  // namespace berth::meta::suite
