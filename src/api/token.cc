@@ -48,6 +48,14 @@ http::Response refused(const Status& status, int64_t retry_after) {
 
 http::Dispatch handle_token(auth::AccessControl& access, http::Request& request) {
   if (request.method == "GET") {
+    // Only an access token (Basic) or nothing buys a JWT here. Accepting a JWT would let its holder
+    // renew it forever, outliving the revocation or expiry of the token it came from.
+    auto authorization = request.headers.get("Authorization");
+    if (authorization && authorization->size() >= 7 && (authorization->substr(0, 7) == "Bearer " ||
+                                                         authorization->substr(0, 7) == "bearer ")) {
+      return http::Dispatch::respond(
+          error_response(Errc::unauthorized, "a bearer token cannot be exchanged: authenticate with an access token"));
+    }
     int64_t retry_after = 0;
     auto identity = access.authenticate(request.headers.get("Authorization"), request.remote_address, &retry_after);
     if (!identity.ok()) return http::Dispatch::respond(refused(identity.status(), retry_after));

@@ -84,7 +84,8 @@ void AccessControl::record_failure(const std::string& remote) {
   std::erase_if(f.times, [&](int64_t x) { return x <= t - options_.failure_window_seconds; });
   f.times.push_back(t);
   if (static_cast<int>(f.times.size()) >= options_.max_failed_logins) {
-    int64_t backoff = std::min<int64_t>(options_.max_backoff_seconds, int64_t{1} << std::min(f.strikes, 20));
+    int64_t backoff = std::min<int64_t>(options_.max_backoff_seconds, options_.first_backoff_seconds
+                                                                          << std::min(f.strikes, 20));
     f.blocked_until = t + std::max<int64_t>(backoff, 1);
     ++f.strikes;
     f.times.clear();

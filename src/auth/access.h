@@ -51,6 +51,7 @@ struct AuthOptions {
   int64_t token_ttl_seconds = 300;
   int max_failed_logins = 5;       // within failure_window_seconds, per client address
   int64_t failure_window_seconds = 60;
+  int64_t first_backoff_seconds = 5;  // then doubling with each further block
   int64_t max_backoff_seconds = 300;
 };
 
@@ -98,7 +99,9 @@ class AccessControl {
  private:
   int64_t now() const;
   Identity from_claims(const TokenClaims& claims) const;
-  // Failed-login throttling per client address.
+  // Failed-login throttling per client address. A successful login clears the address's count, so a
+  // person who mistyped is not punished; guessing a 256-bit token is hopeless anyway, the throttle is
+  // against floods and password-like guessing.
   bool throttled(const std::string& remote, int64_t* retry_after);
   void record_failure(const std::string& remote);
   void record_success(const std::string& remote);
