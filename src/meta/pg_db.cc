@@ -99,6 +99,12 @@ Stmt& Stmt::bind_optional(int index, const std::optional<std::string>& text) {
   return *this;
 }
 
+Stmt& Stmt::bind_optional(int index, const std::optional<int64_t>& value) {
+  // As text, like bind(int, int64_t): PostgreSQL parses it as the column's BIGINT.
+  param(index) = value ? Param{std::to_string(*value), false, false} : Param{};
+  return *this;
+}
+
 Stmt& Stmt::bind_blob(int index, std::string_view bytes) {
   param(index) = Param{std::string(bytes), false, true};
   return *this;

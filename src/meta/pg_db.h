@@ -6,11 +6,12 @@
 // binary format (no escaping, no hex), other parameters go as text and PostgreSQL infers their types
 // from the statement.
 //
-// Internal to meta/: nothing outside PgStore includes this.
+// Internal to meta/: nothing outside the PostgreSQL driver (PgStore, PgIdentityStore) includes this.
 #pragma once
 
 #include <libpq-fe.h>
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
@@ -18,10 +19,12 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
 #include "common/status.h"
+#include "meta/sql_common.h"
 
 namespace berth::meta::pg {
 
@@ -52,6 +55,7 @@ class Stmt {
   Stmt& bind(int index, int64_t value);
   Stmt& bind(int index, std::string_view text);
   Stmt& bind_optional(int index, const std::optional<std::string>& text);  // NULL when absent
+  Stmt& bind_optional(int index, const std::optional<int64_t>& value);     // NULL when absent; sent as text
   Stmt& bind_blob(int index, std::string_view bytes);  // BYTEA, sent in binary; empty stays non-NULL
 
   // True when a row is available, false when done.
@@ -158,5 +162,43 @@ class Pool {
   std::vector<std::unique_ptr<Connection>> idle_;
   size_t open_ = 0;  // idle + leased + being opened
 };
+
+// The PostgreSQL transaction and retry rules: the shared store bodies (SqlMetadataStore,
+// SqlIdentityStore) run all their work through this, as they do through sqlite::transact on SQLite, so
+// both interfaces of a PgStore share one pool and one retry policy.
+//
+// Runs `body(Connection&)` on a pooled connection, inside BEGIN ... COMMIT when `write` (READ COMMITTED:
+// the statements are written so that each one is safe under it, with ON CONFLICT for concurrent inserts
+// and compare-and-set in WHERE clauses). The whole attempt is rolled back and run again, so `body` must
+// reset anything it outputs, when:
+// - PostgreSQL aborted it for a reason a rerun cures (deadlock, serialization failure, a referenced
+//   row deleted concurrently), or
+// - the connection turned out to be dead before COMMIT was sent, so nothing was committed (a dead
+//   COMMIT leaves the outcome unknown: that one is reported, as unavailable).
+template <class Body>
+Status transact(Pool& pool, bool write, Body&& body) {
+  // Retries cover deadlocks and serialization failures under contention and one reconnect after the
+  // server dropped the connection; more would only delay reporting a real outage.
+  constexpr int kMaxAttempts = 5;
+  Status s;
+  for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
+    auto lease = pool.acquire();
+    if (!lease.ok()) return lease.status();
+    Connection& c = **lease;
+    c.clear_last_error();
+    bool committing = false;
+    s = write ? c.exec("BEGIN") : Status::Ok();
+    if (s.ok()) s = body(c);
+    if (s.ok() && write) {
+      committing = true;
+      s = c.exec("COMMIT");
+    }
+    if (s.ok()) return s;
+    bool retry = c.last_error_retryable() || (c.broken() && !committing);
+    if (!retry) return s;  // the lease rolls back whatever is still open
+    if (c.last_error_retryable()) std::this_thread::sleep_for(std::chrono::milliseconds(2 << attempt));
+  }
+  return s;
+}
 
 }  // namespace berth::meta::pg

@@ -4,16 +4,6 @@
 
 namespace berth::meta::sqlite {
 
-int64_t unix_now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-int64_t to_sql(uint64_t v) {
-  return v > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) ? std::numeric_limits<int64_t>::max()
-                                                                         : static_cast<int64_t>(v);
-}
-
 // ---- Stmt ----
 
 Stmt::Stmt(Stmt&& other) noexcept : conn_(other.conn_), stmt_(other.stmt_), bind_rc_(other.bind_rc_) {

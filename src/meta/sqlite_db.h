@@ -21,20 +21,9 @@
 #include <vector>
 
 #include "common/status.h"
-
-// Binds `var` to the value of a Result-returning expression, or returns its Status.
-#define META_TRY(var, expr)                                 \
-  auto var##_result_ = (expr);                              \
-  if (!var##_result_.ok()) return var##_result_.status();   \
-  auto& var = *var##_result_
+#include "meta/sql_common.h"
 
 namespace berth::meta::sqlite {
-
-int64_t unix_now();
-
-// SQLite integers are signed 64-bit. Sizes, offsets and limits never get near 2^63; clamp rather than
-// wrap so a nonsense value cannot turn negative.
-int64_t to_sql(uint64_t v);
 
 class Connection;
 
@@ -139,6 +128,9 @@ class Pool {
   size_t open_ = 0;  // idle + leased + being opened
 };
 
+// The SQLite transaction and retry rules: the shared store bodies (SqlMetadataStore, SqlIdentityStore)
+// run all their work through this, as they do through pg::transact on PostgreSQL.
+//
 // Runs `body(Connection&)` on a pooled connection, inside BEGIN IMMEDIATE ... COMMIT when `write` (taking
 // the write lock up front, so a transaction never fails half-way when upgrading from reader to writer).
 // When SQLite still reports busy after its own timeout, the whole attempt is rolled back and run again,

@@ -2,10 +2,11 @@
 //
 // Not opened on its own: SqliteStore owns one (SqliteStore::identity()) built over its connection pool,
 // so both interfaces see one file, one schema version and one writer lock, and a repository created
-// through either is the same row.
+// through either is the same row. The methods are SqlIdentityStore's, shared with PgIdentityStore:
+// SQLite needs nothing of its own here.
 #pragma once
 
-#include "meta/identity_store.h"
+#include "meta/sql_identity_store.h"
 
 namespace berth::meta {
 
@@ -13,48 +14,12 @@ namespace sqlite {
 class Pool;
 }
 
-class SqliteIdentityStore final : public IdentityStore {
+extern template class SqlIdentityStore<sqlite::Pool>;  // instantiated in sqlite_identity_store.cc
+
+class SqliteIdentityStore final : public SqlIdentityStore<sqlite::Pool> {
  public:
   // `pool` must be migrated to at least version 2 and outlive this store.
-  explicit SqliteIdentityStore(sqlite::Pool& pool) : pool_(pool) {}
-
-  Result<int64_t> create_account(const Account& account) override;
-  Result<std::optional<Account>> get_account(const std::string& name) override;
-  Result<std::vector<Account>> list_accounts() override;
-  Status set_password_hash(const std::string& user, const std::string& hash) override;
-  Status set_owner_settings(const std::string& owner, const std::string& default_visibility,
-                            bool create_on_push) override;
-
-  Status set_membership(const std::string& org, const std::string& user, const std::string& role) override;
-  Result<bool> remove_membership(const std::string& org, const std::string& user) override;
-  Result<std::optional<std::string>> org_role(const std::string& org, const std::string& user) override;
-  Result<std::vector<Membership>> list_members(const std::string& org) override;
-
-  Result<int64_t> create_token(const TokenRecord& token) override;
-  Result<std::optional<TokenRecord>> find_token_by_hash(const std::string& hash) override;
-  Result<std::optional<TokenRecord>> get_token(int64_t id) override;
-  Result<std::vector<TokenRecord>> list_tokens(const std::string& user) override;
-  Result<bool> revoke_token(int64_t id, int64_t now) override;
-  Status touch_token(int64_t id, int64_t now) override;
-
-  Result<std::optional<std::string>> repository_visibility(const std::string& repository) override;
-  Status set_repository_visibility(const std::string& repository, const std::string& visibility) override;
-  Status set_package_role(const std::string& repository, const std::string& user, const std::string& role) override;
-  Result<bool> remove_package_role(const std::string& repository, const std::string& user) override;
-  Result<std::optional<std::string>> package_role(const std::string& repository, const std::string& user) override;
-  Result<std::vector<PackageRole>> list_package_roles(const std::string& repository) override;
-
-  Status record_audit(const AuditEvent& event) override;
-  Result<std::vector<AuditEvent>> list_audit(int64_t after_id, size_t limit,
-                                             const std::optional<std::string>& actor) override;
-
- private:
-  template <class Body>
-  Status read(Body&& body);
-  template <class Body>
-  Status write(Body&& body);
-
-  sqlite::Pool& pool_;
+  explicit SqliteIdentityStore(sqlite::Pool& pool) : SqlIdentityStore(pool) {}
 };
 
 }  // namespace berth::meta

@@ -2,29 +2,23 @@
 
 #include "meta/migrations.h"
 #include "meta/queries.h"
+#include "meta/sql_metadata_store_impl.h"
 #include "meta/sqlite_db.h"
 #include "meta/sqlite_identity_store.h"
 
+// What is SQLite's own: the file, the pool, and how migrations run. The MetadataStore methods are
+// SqlMetadataStore's (sql_metadata_store_impl.h), running through sqlite::transact.
+
 namespace berth::meta {
 
+template class SqlMetadataStore<sqlite::Pool>;
+
 using sqlite::Connection;
-using sqlite::Stmt;
-using sqlite::to_sql;
-using sqlite::unix_now;
 
 namespace {
 
 // SQLite serializes writers anyway; more connections only help concurrent readers.
 constexpr size_t kMaxConnections = 16;
-
-uint64_t to_u64(int64_t v) { return v < 0 ? 0 : static_cast<uint64_t>(v); }
-
-Result<oci::Digest> digest_column(const Stmt& st, int col) {
-  std::string text = st.column_text(col);
-  auto d = oci::Digest::parse(text);
-  if (!d.ok()) return Status(Errc::internal, "metadata holds an invalid digest: " + text);
-  return d;
-}
 
 Status apply_migrations(Connection& c) {
   BERTH_RETURN_IF_ERROR(c.exec(std::string(kSchemaMigrationsTable)));
@@ -32,22 +26,7 @@ Status apply_migrations(Connection& c) {
     // The check and the change share one write transaction, so two processes opening the same new
     // file cannot both apply a migration.
     BERTH_RETURN_IF_ERROR(c.exec("BEGIN IMMEDIATE"));
-    Status s = [&]() -> Status {
-      bool applied = false;
-      {
-        META_TRY(st, c.prepare(sql::kMigrationApplied));
-        st.bind(1, m.version);
-        META_TRY(row, st.step());
-        applied = row;
-      }
-      if (applied) return Status::Ok();
-      Status run = c.exec(render(m.sql, Dialect::sqlite));
-      if (!run.ok()) {
-        return Status(run.code(), "migration " + std::to_string(m.version) + ": " + run.message());
-      }
-      META_TRY(st, c.prepare(sql::kRecordMigration));
-      return st.bind(1, m.version).bind(2, unix_now()).run();
-    }();
+    Status s = store_detail::apply_migration(c, m, Dialect::sqlite);
     if (s.ok()) s = c.exec("COMMIT");
     if (!s.ok()) {
       if (c.in_transaction()) (void)c.exec("ROLLBACK");
@@ -57,85 +36,17 @@ Status apply_migrations(Connection& c) {
   return Status::Ok();
 }
 
-// ---- Queries shared by several methods (run inside a caller's transaction) ----
-
-Result<std::optional<int64_t>> find_repository_id(Connection& c, const std::string& name) {
-  META_TRY(st, c.prepare(sql::kFindRepositoryId));
-  st.bind(1, name);
-  META_TRY(row, st.step());
-  if (!row) return std::optional<int64_t>();
-  return std::optional<int64_t>(st.column_int64(0));
-}
-
-Result<int64_t> ensure_repository_id(Connection& c, const std::string& name) {
-  {
-    META_TRY(ins, c.prepare(sql::kInsertRepository));
-    BERTH_RETURN_IF_ERROR(ins.bind(1, name).bind(2, unix_now()).run());
-  }
-  META_TRY(id, find_repository_id(c, name));
-  if (!id) return Status(Errc::internal, "repository vanished after insert: " + name);
-  return *id;
-}
-
-UploadRecord upload_row(const Stmt& st) {
-  UploadRecord u;
-  u.id = st.column_text(0);
-  u.repository = st.column_text(1);
-  u.offset = to_u64(st.column_int64(2));
-  u.hash_state = st.column_blob(3);
-  u.storage_state = st.column_blob(4);
-  u.started_at = st.column_int64(5);
-  u.updated_at = st.column_int64(6);
-  return u;
-}
-
-Result<ManifestRecord> manifest_row(const Stmt& st) {
-  // ManifestRecord holds a Digest, which has no empty state: build it in one go.
-  META_TRY(digest, digest_column(st, 1));
-  std::optional<oci::Digest> subject;
-  if (!st.column_is_null(5)) {
-    META_TRY(s, digest_column(st, 5));
-    subject = s;
-  }
-  std::optional<std::string> artifact_type;
-  if (!st.column_is_null(3)) artifact_type = st.column_text(3);
-  return ManifestRecord{.repository = st.column_text(0),
-                        .digest = digest,
-                        .media_type = st.column_text(2),
-                        .artifact_type = std::move(artifact_type),
-                        .content = st.column_blob(4),
-                        .subject = std::move(subject),
-                        .annotations_json = st.column_text(6),
-                        .created_at = st.column_int64(7)};
-}
-
-// Runs a query expected to yield at most one manifest row.
-Result<std::optional<ManifestRecord>> one_manifest(Stmt& st) {
-  META_TRY(row, st.step());
-  if (!row) return std::optional<ManifestRecord>();
-  META_TRY(m, manifest_row(st));
-  return std::optional<ManifestRecord>(std::move(m));
-}
-
 }  // namespace
 
 struct SqliteStore::Impl {
   explicit Impl(const std::filesystem::path& file) : pool(file, kMaxConnections), identity(pool) {}
 
-  template <class Body>
-  Status read(Body&& body) {
-    return sqlite::transact(pool, false, std::forward<Body>(body));
-  }
-  template <class Body>
-  Status write(Body&& body) {
-    return sqlite::transact(pool, true, std::forward<Body>(body));
-  }
-
   sqlite::Pool pool;
   SqliteIdentityStore identity;  // over the same pool: declared after it, so destroyed before it
 };
 
-SqliteStore::SqliteStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+// The base runs on impl->pool, which lives on the heap: moving the pointer into impl_ does not move it.
+SqliteStore::SqliteStore(std::unique_ptr<Impl> impl) : SqlMetadataStore(impl->pool), impl_(std::move(impl)) {}
 SqliteStore::~SqliteStore() = default;
 
 IdentityStore& SqliteStore::identity() { return impl_->identity; }
@@ -147,290 +58,6 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::filesystem::pa
   auto impl = std::make_unique<Impl>(file);
   impl->pool.add(std::move(*conn));
   return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(impl)));
-}
-
-// ---- Repositories ----
-
-Status SqliteStore::ensure_repository(const std::string& name) {
-  // Most calls find it already there: answer those without taking the write lock.
-  auto exists = repository_exists(name);
-  if (exists.ok() && *exists) return Status::Ok();
-  return impl_->write([&](Connection& c) { return ensure_repository_id(c, name).status(); });
-}
-
-Result<bool> SqliteStore::repository_exists(const std::string& name) {
-  bool found = false;
-  BERTH_RETURN_IF_ERROR(impl_->read([&](Connection& c) -> Status {
-    META_TRY(id, find_repository_id(c, name));
-    found = id.has_value();
-    return Status::Ok();
-  }));
-  return found;
-}
-
-Result<std::vector<std::string>> SqliteStore::list_repositories(const std::string& after, size_t limit) {
-  std::vector<std::string> names;
-  BERTH_RETURN_IF_ERROR(impl_->read([&](Connection& c) -> Status {
-    names.clear();
-    META_TRY(st, c.prepare(sql::kListRepositories));
-    st.bind(1, after).bind(2, to_sql(limit));
-    while (true) {
-      META_TRY(row, st.step());
-      if (!row) return Status::Ok();
-      names.push_back(st.column_text(0));
-    }
-  }));
-  return names;
-}
-
-// ---- Blobs ----
-
-Status SqliteStore::record_blob(const oci::Digest& digest, uint64_t size) {
-  return impl_->write([&](Connection& c) -> Status {
-    META_TRY(st, c.prepare(sql::kInsertBlob));
-    return st.bind(1, digest.str()).bind(2, to_sql(size)).bind(3, unix_now()).run();
-  });
-}
-
-Result<std::optional<uint64_t>> SqliteStore::blob_size(const oci::Digest& digest) {
-  std::optional<uint64_t> size;
-  BERTH_RETURN_IF_ERROR(impl_->read([&](Connection& c) -> Status {
-    META_TRY(st, c.prepare(sql::kBlobSize));
-    st.bind(1, digest.str());
-    META_TRY(row, st.step());
-    size = row ? std::optional<uint64_t>(to_u64(st.column_int64(0))) : std::nullopt;
-    return Status::Ok();
-  }));
-  return size;
-}
-
-Status SqliteStore::link_blob(const std::string& repository, const oci::Digest& digest) {
-  return impl_->write([&](Connection& c) -> Status {
-    {
-      META_TRY(st, c.prepare(sql::kBlobExists));
-      st.bind(1, digest.str());
-      META_TRY(row, st.step());
-      if (!row) return Status(Errc::not_found, "blob not recorded: " + digest.str());
-    }
-    META_TRY(repo_id, ensure_repository_id(c, repository));
-    META_TRY(st, c.prepare(sql::kLinkBlob));
-    return st.bind(1, repo_id).bind(2, digest.str()).bind(3, unix_now()).run();
-  });
-}
-
-Result<std::optional<uint64_t>> SqliteStore::linked_blob_size(const std::string& repository,
-                                                              const oci::Digest& digest) {
-  std::optional<uint64_t> size;
-  BERTH_RETURN_IF_ERROR(impl_->read([&](Connection& c) -> Status {
-    META_TRY(st, c.prepare(sql::kLinkedBlobSize));
-    st.bind(1, repository).bind(2, digest.str());
-    META_TRY(row, st.step());
-    size = row ? std::optional<uint64_t>(to_u64(st.column_int64(0))) : std::nullopt;
-    return Status::Ok();
-  }));
-  return size;
-}
-
-Result<bool> SqliteStore::unlink_blob(const std::string& repository, const oci::Digest& digest) {
-  bool removed = false;
-  BERTH_RETURN_IF_ERROR(impl_->write([&](Connection& c) -> Status {
-    META_TRY(st, c.prepare(sql::kUnlinkBlob));
-    BERTH_RETURN_IF_ERROR(st.bind(1, repository).bind(2, digest.str()).run());
-    removed = c.changes() > 0;
-    return Status::Ok();
-  }));
-  return removed;
-}
-
-// ---- Upload sessions ----
-
-Status SqliteStore::create_upload(const UploadRecord& upload) {
-  return impl_->write([&](Connection& c) -> Status {
-    META_TRY(repo_id, ensure_repository_id(c, upload.repository));
-    META_TRY(st, c.prepare(sql::kInsertUpload));
-    st.bind(1, upload.id).bind(2, repo_id).bind(3, to_sql(upload.offset));
-    st.bind_blob(4, upload.hash_state).bind_blob(5, upload.storage_state);
-    BERTH_RETURN_IF_ERROR(st.bind(6, upload.started_at).bind(7, upload.updated_at).run());
-    if (c.changes() == 0) return Status(Errc::already_exists, "upload already exists: " + upload.id);
-    return Status::Ok();
-  });
-}
-
-Result<std::optional<UploadRecord>> SqliteStore::get_upload(const std::string& id) {
-  std::optional<UploadRecord> upload;
-  BERTH_RETURN_IF_ERROR(impl_->read([&](Connection& c) -> Status {
-    META_TRY(st, c.prepare(sql::kGetUpload));
-    st.bind(1, id);
-    META_TRY(row, st.step());
-    upload = row ? std::optional<UploadRecord>(upload_row(st)) : std::nullopt;
-    return Status::Ok();
-  }));
-  return upload;
-}
-
-Status SqliteStore::advance_upload(const std::string& id, uint64_t expected_offset, uint64_t new_offset,
-                                   const std::string& hash_state, const std::string& storage_state, int64_t now) {
-  return impl_->write([&](Connection& c) -> Status {
-    {
-      META_TRY(st, c.prepare(sql::kAdvanceUpload));
-      st.bind(1, to_sql(new_offset)).bind_blob(2, hash_state).bind_blob(3, storage_state).bind(4, now);
-      BERTH_RETURN_IF_ERROR(st.bind(5, id).bind(6, to_sql(expected_offset)).run());
-      if (c.changes() > 0) return Status::Ok();
-    }
-    // Nothing matched: tell a lost race apart from a session that expired or was never there.
-    META_TRY(st, c.prepare(sql::kUploadOffset));
-    st.bind(1, id);
-    META_TRY(row, st.step());
-    if (!row) return Status(Errc::not_found, "upload not found: " + id);
-    return Status(Errc::conflict, "upload " + id + " is at offset " + std::to_string(st.column_int64(0)) +
-                                      ", not " + std::to_string(expected_offset));
-  });
-}
-
-Status SqliteStore::delete_upload(const std::string& id) {
-  return impl_->write([&](Connection& c) -> Status {
-    META_TRY(st, c.prepare(sql::kDeleteUpload));
-    return st.bind(1, id).run();
-  });
-}
-
-Result<std::vector<UploadRecord>> SqliteStore::uploads_idle_since(int64_t before) {
-  std::vector<UploadRecord> uploads;
-  BERTH_RETURN_IF_ERROR(impl_->read([&](Connection& c) -> Status {
-    uploads.clear();
-    META_TRY(st, c.prepare(sql::kUploadsIdleSince));
-    st.bind(1, before);
-    while (true) {
-      META_TRY(row, st.step());
-      if (!row) return Status::Ok();
-      uploads.push_back(upload_row(st));
-    }
-  }));
-  return uploads;
-}
-
-// ---- Manifests and tags ----
-
-Status SqliteStore::put_manifest(const ManifestRecord& manifest, const ManifestRefs& refs,
-                                 const std::optional<std::string>& tag, int64_t now) {
-  return impl_->write([&](Connection& c) -> Status {
-    META_TRY(repo_id, ensure_repository_id(c, manifest.repository));
-    const std::string& digest = manifest.digest.str();
-    {
-      META_TRY(st, c.prepare(sql::kInsertManifest));
-      std::optional<std::string> subject;
-      if (manifest.subject) subject = manifest.subject->str();
-      st.bind(1, repo_id).bind(2, digest).bind(3, manifest.media_type).bind_optional(4, manifest.artifact_type);
-      st.bind_blob(5, manifest.content).bind_optional(6, subject).bind(7, manifest.annotations_json);
-      BERTH_RETURN_IF_ERROR(st.bind(8, to_sql(manifest.content.size())).bind(9, now).run());
-    }
-    auto insert_refs = [&](const std::vector<oci::Digest>& children, std::string_view kind) -> Status {
-      for (const oci::Digest& child : children) {
-        META_TRY(st, c.prepare(sql::kInsertManifestRef));
-        BERTH_RETURN_IF_ERROR(st.bind(1, repo_id).bind(2, digest).bind(3, child.str()).bind(4, kind).run());
-      }
-      return Status::Ok();
-    };
-    BERTH_RETURN_IF_ERROR(insert_refs(refs.blobs, "blob"));
-    BERTH_RETURN_IF_ERROR(insert_refs(refs.manifests, "manifest"));
-    if (!tag) return Status::Ok();
-    META_TRY(st, c.prepare(sql::kUpsertTag));
-    return st.bind(1, repo_id).bind(2, *tag).bind(3, digest).bind(4, now).run();
-  });
-}
-
-Result<std::optional<ManifestRecord>> SqliteStore::get_manifest(const std::string& repository,
-                                                                const oci::Digest& digest) {
-  std::optional<ManifestRecord> manifest;
-  BERTH_RETURN_IF_ERROR(impl_->read([&](Connection& c) -> Status {
-    META_TRY(st, c.prepare(sql::kGetManifest));
-    st.bind(1, repository).bind(2, digest.str());
-    META_TRY(m, one_manifest(st));
-    manifest = std::move(m);
-    return Status::Ok();
-  }));
-  return manifest;
-}
-
-Result<std::optional<ManifestRecord>> SqliteStore::get_manifest_by_tag(const std::string& repository,
-                                                                       const std::string& tag) {
-  std::optional<ManifestRecord> manifest;
-  BERTH_RETURN_IF_ERROR(impl_->read([&](Connection& c) -> Status {
-    META_TRY(st, c.prepare(sql::kGetManifestByTag));
-    st.bind(1, repository).bind(2, tag);
-    META_TRY(m, one_manifest(st));
-    manifest = std::move(m);
-    return Status::Ok();
-  }));
-  return manifest;
-}
-
-Result<bool> SqliteStore::delete_manifest(const std::string& repository, const oci::Digest& digest) {
-  bool existed = false;
-  BERTH_RETURN_IF_ERROR(impl_->write([&](Connection& c) -> Status {
-    existed = false;
-    META_TRY(repo_id, find_repository_id(c, repository));
-    if (!repo_id) return Status::Ok();
-    // Children first: tags and references point at the manifest row (foreign keys).
-    for (std::string_view q : {sql::kDeleteTagsOfManifest, sql::kDeleteRefsOfManifest, sql::kDeleteManifest}) {
-      META_TRY(st, c.prepare(q));
-      BERTH_RETURN_IF_ERROR(st.bind(1, *repo_id).bind(2, digest.str()).run());
-    }
-    existed = c.changes() > 0;  // of the last statement: the manifest itself
-    return Status::Ok();
-  }));
-  return existed;
-}
-
-Result<bool> SqliteStore::delete_tag(const std::string& repository, const std::string& tag) {
-  bool removed = false;
-  BERTH_RETURN_IF_ERROR(impl_->write([&](Connection& c) -> Status {
-    META_TRY(st, c.prepare(sql::kDeleteTag));
-    BERTH_RETURN_IF_ERROR(st.bind(1, repository).bind(2, tag).run());
-    removed = c.changes() > 0;
-    return Status::Ok();
-  }));
-  return removed;
-}
-
-Result<std::vector<std::string>> SqliteStore::list_tags(const std::string& repository, const std::string& after,
-                                                        size_t limit) {
-  std::vector<std::string> tags;
-  BERTH_RETURN_IF_ERROR(impl_->read([&](Connection& c) -> Status {
-    tags.clear();
-    META_TRY(st, c.prepare(sql::kListTags));
-    st.bind(1, repository).bind(2, after).bind(3, to_sql(limit));
-    while (true) {
-      META_TRY(row, st.step());
-      if (!row) return Status::Ok();
-      tags.push_back(st.column_text(0));
-    }
-  }));
-  return tags;
-}
-
-Result<std::vector<Referrer>> SqliteStore::list_referrers(const std::string& repository, const oci::Digest& subject,
-                                                          const std::optional<std::string>& artifact_type) {
-  std::vector<Referrer> referrers;
-  BERTH_RETURN_IF_ERROR(impl_->read([&](Connection& c) -> Status {
-    referrers.clear();
-    META_TRY(st, c.prepare(artifact_type ? sql::kListReferrersOfType : sql::kListReferrers));
-    st.bind(1, repository).bind(2, subject.str());
-    if (artifact_type) st.bind(3, *artifact_type);
-    while (true) {
-      META_TRY(row, st.step());
-      if (!row) return Status::Ok();
-      META_TRY(digest, digest_column(st, 0));
-      Referrer r{.digest = digest,
-                 .media_type = st.column_text(1),
-                 .size = to_u64(st.column_int64(2)),
-                 .artifact_type = std::nullopt,
-                 .annotations_json = st.column_text(4)};
-      if (!st.column_is_null(3)) r.artifact_type = st.column_text(3);
-      referrers.push_back(std::move(r));
-    }
-  }));
-  return referrers;
 }
 
 }  // namespace berth::meta

@@ -2,17 +2,11 @@
 // server that this test starts (scripts/start-postgres.sh), plus what only a fleet does: several nodes
 // (PgStores) on one database, seeing each other's writes and writing at the same time.
 //
-// One server serves the whole binary; each test gets its own database.
+// The server harness is tests/unit/pg_test_server.h: one server per binary, one database per test.
 #include <gtest/gtest.h>
-#include <libpq-fe.h>
-#include <stdlib.h>
-#include <unistd.h>
 
 #include <atomic>
-#include <cstdio>
-#include <filesystem>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
@@ -20,113 +14,14 @@
 
 #include "meta/pg_store.h"
 #include "unit/meta_identity_suite.h"
+#include "unit/pg_test_server.h"
 
 namespace berth::meta {
 namespace {
 
-namespace fs = std::filesystem;
-
-// ---- A scratch server (as in meta_pg_store_test.cc, which keeps its harness private) ----
-
-fs::path scripts_dir() {
-  if (const char* src = std::getenv("BERTH_SOURCE_DIR")) return fs::path(src) / "scripts";
-  return fs::path(__FILE__).parent_path().parent_path().parent_path() / "scripts";  // tests/unit/x.cc
-}
-
-// Runs a command; its stdout, or nullopt if it failed.
-std::optional<std::string> run(const std::string& command) {
-  FILE* p = popen(command.c_str(), "r");
-  if (p == nullptr) return std::nullopt;
-  std::string out;
-  char buf[4096];
-  while (size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  if (pclose(p) != 0) return std::nullopt;
-  while (!out.empty() && out.back() == '\n') out.pop_back();
-  return out;
-}
-
-// Plain libpq, independent of the store.
-class Raw {
- public:
-  explicit Raw(const std::string& url) : conn_(PQconnectdb(url.c_str())) {}
-  ~Raw() { PQfinish(conn_); }
-  bool exec(const std::string& sql) {
-    PGresult* r = PQexec(conn_, sql.c_str());
-    bool good = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
-    if (!good) ADD_FAILURE() << sql << ": " << PQerrorMessage(conn_);
-    PQclear(r);
-    return good;
-  }
-  // The single integer the query yields, or -1.
-  int64_t scalar(const std::string& sql) {
-    PGresult* r = PQexec(conn_, sql.c_str());
-    int64_t v = -1;
-    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && !PQgetisnull(r, 0, 0)) {
-      v = std::strtoll(PQgetvalue(r, 0, 0), nullptr, 10);
-    }
-    PQclear(r);
-    return v;
-  }
-
- private:
-  PGconn* conn_;
-};
-
-// A server in its own directory under tmpfs; stopped and removed with it.
-class PgServer {
- public:
-  static std::unique_ptr<PgServer> start() {
-    std::string base = fs::is_directory("/dev/shm") ? "/dev/shm" : fs::temp_directory_path().string();
-    std::string pattern = base + "/berth-pgid-test-XXXXXX";
-    if (mkdtemp(pattern.data()) == nullptr) return nullptr;
-    std::unique_ptr<PgServer> server(new PgServer(pattern));
-    auto url = run((scripts_dir() / "start-postgres.sh").string() + " '" + pattern + "' 2>/dev/null");
-    if (!url || url->rfind("postgresql://", 0) != 0) {
-      ADD_FAILURE() << "scripts/start-postgres.sh failed (see " << pattern << "/server.log)";
-      return nullptr;
-    }
-    server->admin_url_ = *url;
-    return server;
-  }
-  ~PgServer() { (void)run((scripts_dir() / "stop-postgres.sh").string() + " '" + dir_ + "'"); }
-
-  // postgresql://berth@127.0.0.1:PORT/<database>
-  std::string url(const std::string& database) const {
-    return admin_url_.substr(0, admin_url_.rfind('/') + 1) + database;
-  }
-
-  // A new empty database; dropped (connections and all) when the last owner lets go.
-  std::shared_ptr<std::string> create_database() {
-    static std::atomic<int> counter{0};
-    std::string name = "i" + std::to_string(getpid()) + "_" + std::to_string(++counter);
-    if (!Raw(admin_url_).exec("CREATE DATABASE " + name)) return nullptr;
-    std::string admin = admin_url_;
-    return std::shared_ptr<std::string>(new std::string(name), [admin](std::string* n) {
-      Raw(admin).exec("DROP DATABASE IF EXISTS " + *n + " WITH (FORCE)");
-      delete n;
-    });
-  }
-
- private:
-  explicit PgServer(std::string dir) : dir_(std::move(dir)) {}
-  std::string dir_;
-  std::string admin_url_;
-};
-
-// The server shared by every test of this binary: started on first use, stopped at the end.
-class SharedServer : public ::testing::Environment {
- public:
-  static PgServer* get() {
-    static std::once_flag once;
-    std::call_once(once, [] { server_ = PgServer::start(); });
-    return server_.get();
-  }
-  void TearDown() override { server_.reset(); }
-
- private:
-  static inline std::unique_ptr<PgServer> server_;
-};
-[[maybe_unused]] auto* const kEnvironment = ::testing::AddGlobalTestEnvironment(new SharedServer);
+using pg_test::PgServer;
+using pg_test::Raw;
+using pg_test::SharedServer;
 
 // ---- The shared suite ----
 

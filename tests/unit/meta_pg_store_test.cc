@@ -2,19 +2,14 @@
 // (scripts/start-postgres.sh), plus what only the PostgreSQL driver does: migrations under an advisory
 // lock, bytes through BYTEA, its connection pool, reconnecting, and error messages without passwords.
 //
-// One server serves the whole binary; each test gets its own database (CREATE DATABASE is ~20 ms on
-// the tmpfs the script uses). Tests that stop the server start one of their own.
+// The server harness is tests/unit/pg_test_server.h: one server per binary, one database per test.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <libpq-fe.h>
 #include <netinet/in.h>
-#include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
-#include <cstdio>
-#include <filesystem>
 #include <memory>
 #include <string>
 #include <thread>
@@ -24,123 +19,14 @@
 #include "meta/pg_store.h"
 #include "meta/queries.h"
 #include "unit/meta_store_suite.h"
+#include "unit/pg_test_server.h"
 
 namespace berth::meta {
 namespace {
 
-namespace fs = std::filesystem;
-
-fs::path scripts_dir() {
-  if (const char* src = std::getenv("BERTH_SOURCE_DIR")) return fs::path(src) / "scripts";
-  return fs::path(__FILE__).parent_path().parent_path().parent_path() / "scripts";  // tests/unit/x.cc
-}
-
-// Runs a command; its stdout, or nullopt if it failed.
-std::optional<std::string> run(const std::string& command) {
-  FILE* p = popen(command.c_str(), "r");
-  if (p == nullptr) return std::nullopt;
-  std::string out;
-  char buf[4096];
-  while (size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  if (pclose(p) != 0) return std::nullopt;
-  while (!out.empty() && out.back() == '\n') out.pop_back();
-  return out;
-}
-
-// Plain libpq, independent of the store: to set up databases and look at what the store wrote.
-class Raw {
- public:
-  explicit Raw(const std::string& url) : conn_(PQconnectdb(url.c_str())) {}
-  ~Raw() { PQfinish(conn_); }
-  bool ok() const { return PQstatus(conn_) == CONNECTION_OK; }
-  bool exec(const std::string& sql) {
-    PGresult* r = PQexec(conn_, sql.c_str());
-    bool good = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
-    if (!good) ADD_FAILURE() << sql << ": " << PQerrorMessage(conn_);
-    PQclear(r);
-    return good;
-  }
-  // The single integer the query yields, or -1.
-  int64_t scalar(const std::string& sql) {
-    PGresult* r = PQexec(conn_, sql.c_str());
-    int64_t v = -1;
-    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && !PQgetisnull(r, 0, 0)) {
-      v = std::strtoll(PQgetvalue(r, 0, 0), nullptr, 10);
-    }
-    PQclear(r);
-    return v;
-  }
-
- private:
-  PGconn* conn_;
-};
-
-// A server in its own directory under tmpfs; stopped and removed with it.
-class PgServer {
- public:
-  static std::unique_ptr<PgServer> start() {
-    std::string base = fs::is_directory("/dev/shm") ? "/dev/shm" : fs::temp_directory_path().string();
-    std::string pattern = base + "/berth-pg-test-XXXXXX";
-    if (mkdtemp(pattern.data()) == nullptr) return nullptr;
-    std::unique_ptr<PgServer> server(new PgServer(pattern));
-    if (!server->start_again()) return nullptr;
-    return server;
-  }
-  ~PgServer() { (void)run((scripts_dir() / "stop-postgres.sh").string() + " '" + dir_ + "'"); }
-
-  // Stops the server, keeping its data and port, as an administrator restarting it would.
-  bool stop() { return run((scripts_dir() / "stop-postgres.sh").string() + " '" + dir_ + "' --keep").has_value(); }
-  bool start_again() {
-    auto url = run((scripts_dir() / "start-postgres.sh").string() + " '" + dir_ + "' 2>/dev/null");
-    if (!url || url->rfind("postgresql://", 0) != 0) {
-      ADD_FAILURE() << "scripts/start-postgres.sh failed (see " << dir_ << "/server.log)";
-      return false;
-    }
-    admin_url_ = *url;
-    return true;
-  }
-
-  // postgresql://berth@127.0.0.1:PORT/<database>
-  std::string url(const std::string& database) const {
-    return admin_url_.substr(0, admin_url_.rfind('/') + 1) + database;
-  }
-  std::string host_port() const {
-    auto at = admin_url_.find('@') + 1;
-    return admin_url_.substr(at, admin_url_.rfind('/') - at);
-  }
-
-  // A new empty database; dropped (connections and all) when the last owner lets go.
-  std::shared_ptr<std::string> create_database() {
-    static std::atomic<int> counter{0};
-    std::string name = "t" + std::to_string(getpid()) + "_" + std::to_string(++counter);
-    if (!Raw(admin_url_).exec("CREATE DATABASE " + name)) return nullptr;
-    std::string admin = admin_url_;
-    return std::shared_ptr<std::string>(new std::string(name), [admin](std::string* n) {
-      Raw(admin).exec("DROP DATABASE IF EXISTS " + *n + " WITH (FORCE)");
-      delete n;
-    });
-  }
-
- private:
-  explicit PgServer(std::string dir) : dir_(std::move(dir)) {}
-  std::string dir_;
-  std::string admin_url_;
-};
-
-// The server shared by every test of this binary: started on first use, stopped at the end.
-class SharedServer : public ::testing::Environment {
- public:
-  static PgServer* get() {
-    static std::once_flag once;
-    std::call_once(once, [] { server_ = PgServer::start(); });
-    return server_.get();
-  }
-  void TearDown() override { server_.reset(); }
-
- private:
-  static inline std::unique_ptr<PgServer> server_;
-};
-[[maybe_unused]] auto* const kEnvironment = ::testing::AddGlobalTestEnvironment(new SharedServer);
+using pg_test::PgServer;
+using pg_test::Raw;
+using pg_test::SharedServer;
 
 suite::StoreUnderTest make_pg() {
   PgServer* server = SharedServer::get();

@@ -1,0 +1,443 @@
+// The bodies of SqlIdentityStore's methods, for the driver .cc files that instantiate it
+// (sqlite_identity_store.cc, pg_identity_store.cc). Written against the same shared driver API as
+// sql_metadata_store_impl.h; see there.
+//
+// Every transaction body may run more than once (the drivers retry busy / aborted attempts), so a body
+// resets whatever it outputs before filling it.
+//
+// Internal to meta/.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "meta/identity_queries.h"
+#include "meta/sql_common.h"
+#include "meta/sql_identity_store.h"
+
+namespace berth::meta {
+
+// Only the identity driver .cc files include this header, and they name the statements this way.
+namespace q = sql::identity;
+
+namespace identity_detail {
+
+inline std::string_view kind_word(AccountKind kind) { return kind == AccountKind::org ? "org" : "user"; }
+
+template <class Stmt>
+std::optional<int64_t> optional_int(const Stmt& st, int col) {
+  if (st.column_is_null(col)) return std::nullopt;
+  return st.column_int64(col);
+}
+
+// Collects every row of `st` through `row_of`; clears `out` first, since a retried body runs again.
+template <class Stmt, class T, class RowOf>
+Status collect(Stmt& st, std::vector<T>& out, RowOf&& row_of) {
+  out.clear();
+  while (true) {
+    META_TRY(row, st.step());
+    if (!row) return Status::Ok();
+    out.push_back(row_of(st));
+  }
+}
+
+// Runs a query expected to yield at most one text value.
+template <class Stmt>
+Result<std::optional<std::string>> one_text(Stmt& st) {
+  META_TRY(row, st.step());
+  if (!row) return std::optional<std::string>();
+  return std::optional<std::string>(st.column_text(0));
+}
+
+// The id of the account with this name and kind. A user name where an org is expected (or the reverse)
+// counts as absent: memberships, tokens and package roles only make sense for one kind.
+template <class Connection>
+Result<int64_t> existing_account_id(Connection& c, const std::string& name, AccountKind kind) {
+  META_TRY(st, c.prepare(q::kAccountIdOfKind));
+  st.bind(1, name).bind(2, kind_word(kind));
+  META_TRY(row, st.step());
+  if (!row) return Status(Errc::not_found, "no such " + std::string(kind_word(kind)) + ": " + name);
+  return st.column_int64(0);
+}
+
+template <class Connection>
+Result<int64_t> existing_repository_id(Connection& c, const std::string& name) {
+  META_TRY(st, c.prepare(q::kRepositoryId));
+  st.bind(1, name);
+  META_TRY(row, st.step());
+  if (!row) return Status(Errc::not_found, "no such repository: " + name);
+  return st.column_int64(0);
+}
+
+// Row readers are generic lambdas rather than function templates so that they can be handed to
+// collect() without naming the driver's Stmt type.
+inline constexpr auto account_row = [](const auto& st) {
+  return Account{.id = st.column_int64(0),
+                 .name = st.column_text(1),
+                 .kind = st.column_text(2) == "org" ? AccountKind::org : AccountKind::user,
+                 .password_hash = st.column_text(3),
+                 .default_visibility = st.column_text(4),
+                 .create_on_push = st.column_int64(5) != 0,
+                 .created_at = st.column_int64(6)};
+};
+
+inline constexpr auto token_row = [](const auto& st) {
+  return TokenRecord{.id = st.column_int64(0),
+                     .user = st.column_text(1),
+                     .hash = st.column_text(2),
+                     .hint = st.column_text(3),
+                     .name = st.column_text(4),
+                     .kind = st.column_text(5),
+                     .scopes = q::split_list(st.column_text(6)),
+                     .packages = q::split_list(st.column_text(7)),
+                     .expires_at = optional_int(st, 8),
+                     .revoked_at = optional_int(st, 9),
+                     .created_at = st.column_int64(10),
+                     .last_used_at = optional_int(st, 11)};
+};
+
+inline constexpr auto audit_row = [](const auto& st) {
+  return AuditEvent{.id = st.column_int64(0),
+                    .at = st.column_int64(1),
+                    .actor = st.column_text(2),
+                    .action = st.column_text(3),
+                    .target = st.column_text(4),
+                    .outcome = st.column_text(5),
+                    .remote = st.column_text(6),
+                    .detail = st.column_text(7)};
+};
+
+template <class Stmt>
+Result<std::optional<TokenRecord>> one_token(Stmt& st) {
+  META_TRY(row, st.step());
+  if (!row) return std::optional<TokenRecord>();
+  return std::optional<TokenRecord>(token_row(st));
+}
+
+// The INSERT of record_audit, inside a caller's write transaction (PgIdentityStore takes its ordering
+// lock first).
+template <class Connection>
+Status insert_audit(Connection& c, const AuditEvent& event) {
+  META_TRY(st, c.prepare(q::kInsertAudit));
+  st.bind(1, event.at).bind(2, event.actor).bind(3, event.action).bind(4, event.target);
+  return st.bind(5, event.outcome).bind(6, event.remote).bind(7, event.detail).run();
+}
+
+}  // namespace identity_detail
+
+// transact() is the driver's (sqlite::transact, pg::transact), found through Pool's namespace.
+template <class Pool>
+template <class Body>
+Status SqlIdentityStore<Pool>::read(Body&& body) {
+  return transact(pool_, false, std::forward<Body>(body));
+}
+
+template <class Pool>
+template <class Body>
+Status SqlIdentityStore<Pool>::write(Body&& body) {
+  return transact(pool_, true, std::forward<Body>(body));
+}
+
+// ---- Accounts ----
+
+template <class Pool>
+Result<int64_t> SqlIdentityStore<Pool>::create_account(const Account& account) {
+  int64_t id = 0;
+  BERTH_RETURN_IF_ERROR(write([&](auto& c) -> Status {
+    // RETURNING yields no row when the conflict clause skipped the insert: that is the duplicate.
+    META_TRY(st, c.prepare(q::kInsertAccount));
+    st.bind(1, account.name).bind(2, identity_detail::kind_word(account.kind)).bind(3, account.password_hash);
+    st.bind(4, account.default_visibility).bind(5, int64_t{account.create_on_push ? 1 : 0});
+    st.bind(6, account.created_at);
+    META_TRY(row, st.step());
+    if (!row) return Status(Errc::already_exists, "account name taken: " + account.name);
+    id = st.column_int64(0);
+    return Status::Ok();
+  }));
+  return id;
+}
+
+template <class Pool>
+Result<std::optional<Account>> SqlIdentityStore<Pool>::get_account(const std::string& name) {
+  std::optional<Account> account;
+  BERTH_RETURN_IF_ERROR(read([&](auto& c) -> Status {
+    META_TRY(st, c.prepare(q::kGetAccount));
+    st.bind(1, name);
+    META_TRY(row, st.step());
+    account = row ? std::optional<Account>(identity_detail::account_row(st)) : std::nullopt;
+    return Status::Ok();
+  }));
+  return account;
+}
+
+template <class Pool>
+Result<std::vector<Account>> SqlIdentityStore<Pool>::list_accounts() {
+  std::vector<Account> accounts;
+  BERTH_RETURN_IF_ERROR(read([&](auto& c) -> Status {
+    META_TRY(st, c.prepare(q::kListAccounts));
+    return identity_detail::collect(st, accounts, identity_detail::account_row);
+  }));
+  return accounts;
+}
+
+template <class Pool>
+Status SqlIdentityStore<Pool>::set_password_hash(const std::string& user, const std::string& hash) {
+  return write([&](auto& c) -> Status {
+    META_TRY(st, c.prepare(q::kSetPasswordHash));
+    BERTH_RETURN_IF_ERROR(st.bind(1, hash).bind(2, user).run());
+    if (c.changes() == 0) return Status(Errc::not_found, "no such user: " + user);
+    return Status::Ok();
+  });
+}
+
+template <class Pool>
+Status SqlIdentityStore<Pool>::set_owner_settings(const std::string& owner, const std::string& default_visibility,
+                                                  bool create_on_push) {
+  return write([&](auto& c) -> Status {
+    META_TRY(st, c.prepare(q::kSetOwnerSettings));
+    BERTH_RETURN_IF_ERROR(st.bind(1, default_visibility).bind(2, int64_t{create_on_push ? 1 : 0}).bind(3, owner).run());
+    if (c.changes() == 0) return Status(Errc::not_found, "no such owner: " + owner);
+    return Status::Ok();
+  });
+}
+
+// ---- Org memberships ----
+
+template <class Pool>
+Status SqlIdentityStore<Pool>::set_membership(const std::string& org, const std::string& user,
+                                              const std::string& role) {
+  return write([&](auto& c) -> Status {
+    META_TRY(org_id, identity_detail::existing_account_id(c, org, AccountKind::org));
+    META_TRY(user_id, identity_detail::existing_account_id(c, user, AccountKind::user));
+    META_TRY(st, c.prepare(q::kUpsertMembership));
+    return st.bind(1, org_id).bind(2, user_id).bind(3, role).run();
+  });
+}
+
+template <class Pool>
+Result<bool> SqlIdentityStore<Pool>::remove_membership(const std::string& org, const std::string& user) {
+  bool removed = false;
+  BERTH_RETURN_IF_ERROR(write([&](auto& c) -> Status {
+    META_TRY(st, c.prepare(q::kDeleteMembership));
+    BERTH_RETURN_IF_ERROR(st.bind(1, org).bind(2, user).run());
+    removed = c.changes() > 0;
+    return Status::Ok();
+  }));
+  return removed;
+}
+
+template <class Pool>
+Result<std::optional<std::string>> SqlIdentityStore<Pool>::org_role(const std::string& org, const std::string& user) {
+  std::optional<std::string> role;
+  BERTH_RETURN_IF_ERROR(read([&](auto& c) -> Status {
+    META_TRY(st, c.prepare(q::kOrgRole));
+    st.bind(1, org).bind(2, user);
+    META_TRY(r, identity_detail::one_text(st));
+    role = std::move(r);
+    return Status::Ok();
+  }));
+  return role;
+}
+
+template <class Pool>
+Result<std::vector<Membership>> SqlIdentityStore<Pool>::list_members(const std::string& org) {
+  std::vector<Membership> members;
+  BERTH_RETURN_IF_ERROR(read([&](auto& c) -> Status {
+    META_TRY(st, c.prepare(q::kListMembers));
+    st.bind(1, org);
+    return identity_detail::collect(st, members, [](const auto& s) {
+      return Membership{.org = s.column_text(0), .user = s.column_text(1), .role = s.column_text(2)};
+    });
+  }));
+  return members;
+}
+
+// ---- Tokens ----
+
+template <class Pool>
+Result<int64_t> SqlIdentityStore<Pool>::create_token(const TokenRecord& token) {
+  auto scopes = q::join_list(token.scopes, "scope");
+  if (!scopes.ok()) return scopes.status();
+  auto packages = q::join_list(token.packages, "package");
+  if (!packages.ok()) return packages.status();
+  int64_t id = 0;
+  BERTH_RETURN_IF_ERROR(write([&](auto& c) -> Status {
+    META_TRY(user_id, identity_detail::existing_account_id(c, token.user, AccountKind::user));
+    META_TRY(st, c.prepare(q::kInsertToken));
+    st.bind(1, user_id).bind(2, token.hash).bind(3, token.hint).bind(4, token.name).bind(5, token.kind);
+    st.bind(6, *scopes).bind(7, *packages).bind_optional(8, token.expires_at).bind_optional(9, token.revoked_at);
+    st.bind(10, token.created_at).bind_optional(11, token.last_used_at);
+    META_TRY(row, st.step());
+    // The message leaves the hash out: it identifies a live secret.
+    if (!row) return Status(Errc::already_exists, "a token with this hash already exists");
+    id = st.column_int64(0);
+    return Status::Ok();
+  }));
+  return id;
+}
+
+template <class Pool>
+Result<std::optional<TokenRecord>> SqlIdentityStore<Pool>::find_token_by_hash(const std::string& hash) {
+  std::optional<TokenRecord> token;
+  BERTH_RETURN_IF_ERROR(read([&](auto& c) -> Status {
+    META_TRY(st, c.prepare(q::kTokenByHash));
+    st.bind(1, hash);
+    META_TRY(t, identity_detail::one_token(st));
+    token = std::move(t);
+    return Status::Ok();
+  }));
+  return token;
+}
+
+template <class Pool>
+Result<std::optional<TokenRecord>> SqlIdentityStore<Pool>::get_token(int64_t id) {
+  std::optional<TokenRecord> token;
+  BERTH_RETURN_IF_ERROR(read([&](auto& c) -> Status {
+    META_TRY(st, c.prepare(q::kTokenById));
+    st.bind(1, id);
+    META_TRY(t, identity_detail::one_token(st));
+    token = std::move(t);
+    return Status::Ok();
+  }));
+  return token;
+}
+
+template <class Pool>
+Result<std::vector<TokenRecord>> SqlIdentityStore<Pool>::list_tokens(const std::string& user) {
+  std::vector<TokenRecord> tokens;
+  BERTH_RETURN_IF_ERROR(read([&](auto& c) -> Status {
+    META_TRY(st, c.prepare(q::kTokensOfUser));
+    st.bind(1, user);
+    return identity_detail::collect(st, tokens, identity_detail::token_row);
+  }));
+  return tokens;
+}
+
+template <class Pool>
+Result<bool> SqlIdentityStore<Pool>::revoke_token(int64_t id, int64_t now) {
+  bool exists = false;
+  BERTH_RETURN_IF_ERROR(write([&](auto& c) -> Status {
+    {
+      META_TRY(st, c.prepare(q::kRevokeToken));  // keeps the first revocation time
+      BERTH_RETURN_IF_ERROR(st.bind(1, now).bind(2, id).run());
+      exists = c.changes() > 0;
+      if (exists) return Status::Ok();
+    }
+    // Nothing changed: already revoked (still true) or no such token.
+    META_TRY(st, c.prepare(q::kTokenExists));
+    st.bind(1, id);
+    META_TRY(row, st.step());
+    exists = row;
+    return Status::Ok();
+  }));
+  return exists;
+}
+
+template <class Pool>
+Status SqlIdentityStore<Pool>::touch_token(int64_t id, int64_t now) {
+  return write([&](auto& c) -> Status {
+    META_TRY(st, c.prepare(q::kTouchToken));
+    BERTH_RETURN_IF_ERROR(st.bind(1, now).bind(2, id).run());
+    if (c.changes() == 0) return Status(Errc::not_found, "no such token: " + std::to_string(id));
+    return Status::Ok();
+  });
+}
+
+// ---- Packages ----
+
+template <class Pool>
+Result<std::optional<std::string>> SqlIdentityStore<Pool>::repository_visibility(const std::string& repository) {
+  std::optional<std::string> visibility;
+  BERTH_RETURN_IF_ERROR(read([&](auto& c) -> Status {
+    META_TRY(st, c.prepare(q::kRepositoryVisibility));
+    st.bind(1, repository);
+    META_TRY(v, identity_detail::one_text(st));
+    visibility = std::move(v);
+    return Status::Ok();
+  }));
+  return visibility;
+}
+
+template <class Pool>
+Status SqlIdentityStore<Pool>::set_repository_visibility(const std::string& repository,
+                                                         const std::string& visibility) {
+  return write([&](auto& c) -> Status {
+    META_TRY(st, c.prepare(q::kUpsertRepositoryVisibility));
+    return st.bind(1, repository).bind(2, sql::unix_now()).bind(3, visibility).run();
+  });
+}
+
+template <class Pool>
+Status SqlIdentityStore<Pool>::set_package_role(const std::string& repository, const std::string& user,
+                                                const std::string& role) {
+  return write([&](auto& c) -> Status {
+    META_TRY(repo_id, identity_detail::existing_repository_id(c, repository));
+    META_TRY(user_id, identity_detail::existing_account_id(c, user, AccountKind::user));
+    META_TRY(st, c.prepare(q::kUpsertPackageRole));
+    return st.bind(1, repo_id).bind(2, user_id).bind(3, role).run();
+  });
+}
+
+template <class Pool>
+Result<bool> SqlIdentityStore<Pool>::remove_package_role(const std::string& repository, const std::string& user) {
+  bool removed = false;
+  BERTH_RETURN_IF_ERROR(write([&](auto& c) -> Status {
+    META_TRY(st, c.prepare(q::kDeletePackageRole));
+    BERTH_RETURN_IF_ERROR(st.bind(1, repository).bind(2, user).run());
+    removed = c.changes() > 0;
+    return Status::Ok();
+  }));
+  return removed;
+}
+
+template <class Pool>
+Result<std::optional<std::string>> SqlIdentityStore<Pool>::package_role(const std::string& repository,
+                                                                       const std::string& user) {
+  std::optional<std::string> role;
+  BERTH_RETURN_IF_ERROR(read([&](auto& c) -> Status {
+    META_TRY(st, c.prepare(q::kPackageRole));
+    st.bind(1, repository).bind(2, user);
+    META_TRY(r, identity_detail::one_text(st));
+    role = std::move(r);
+    return Status::Ok();
+  }));
+  return role;
+}
+
+template <class Pool>
+Result<std::vector<PackageRole>> SqlIdentityStore<Pool>::list_package_roles(const std::string& repository) {
+  std::vector<PackageRole> roles;
+  BERTH_RETURN_IF_ERROR(read([&](auto& c) -> Status {
+    META_TRY(st, c.prepare(q::kListPackageRoles));
+    st.bind(1, repository);
+    return identity_detail::collect(st, roles, [](const auto& s) {
+      return PackageRole{.repository = s.column_text(0), .user = s.column_text(1), .role = s.column_text(2)};
+    });
+  }));
+  return roles;
+}
+
+// ---- Audit log ----
+
+template <class Pool>
+Status SqlIdentityStore<Pool>::record_audit(const AuditEvent& event) {
+  return write([&](auto& c) { return identity_detail::insert_audit(c, event); });
+}
+
+template <class Pool>
+Result<std::vector<AuditEvent>> SqlIdentityStore<Pool>::list_audit(int64_t after_id, size_t limit,
+                                                                   const std::optional<std::string>& actor) {
+  std::vector<AuditEvent> events;
+  BERTH_RETURN_IF_ERROR(read([&](auto& c) -> Status {
+    META_TRY(st, c.prepare(actor ? q::kListAuditOfActor : q::kListAudit));
+    int i = 1;
+    if (actor) st.bind(i++, *actor);
+    st.bind(i, after_id).bind(i + 1, sql::to_sql(limit));
+    return identity_detail::collect(st, events, identity_detail::audit_row);
+  }));
+  return events;
+}
+
+}  // namespace berth::meta
