@@ -38,3 +38,11 @@ e2e: build
 
 clean:
 	rm -rf $(BUILD)
+
+# Side-by-side benchmark with CNCF Distribution (not a test, not in CI): writes bench/RESULTS.md.
+#   make bench    full run (~10 min)        make bench BENCH_ARGS=--quick    (~2 min)
+BENCH_BUILD ?= build-bench
+bench: deps-build
+	cmake -S . -B $(BENCH_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release -DBERTH_BENCH=ON
+	ninja -C $(BENCH_BUILD) -j $(JOBS) berth berth-loadgen
+	BERTH=$(CURDIR)/$(BENCH_BUILD)/src/cli/berth LOADGEN=$(CURDIR)/$(BENCH_BUILD)/bench/berth-loadgen bench/run.sh $(BENCH_ARGS)

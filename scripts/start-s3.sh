@@ -34,7 +34,15 @@ if [[ ${1:-} == --shared ]]; then
   # of them keeps it.
   exec 9>"$dir.lock"
   flock -w 180 9 || { echo "start-s3: timed out waiting for $dir.lock" >&2; exit 1; }
-  if [[ -f $dir/env ]] && curl -s -o /dev/null --max-time 3 "$(sed -n 's/^export BERTH_S3_ENDPOINT=//p' "$dir/env")/"; then
+  # A loaded machine can make a live radosgw slow to answer: give it a few chances before declaring the
+  # cluster dead and starting another over it.
+  alive() {
+    local endpoint i
+    endpoint="$(sed -n 's/^export BERTH_S3_ENDPOINT=//p' "$dir/env")"
+    for i in 1 2 3; do curl -s -o /dev/null --max-time 5 "$endpoint/" && return 0; sleep 1; done
+    return 1
+  }
+  if [[ -f $dir/env ]] && alive; then
     [[ -n ${BERTH_S3_WATCH_PID:-} ]] && : >"$dir/clients/$BERTH_S3_WATCH_PID"
     echo "start-s3: reusing the shared cluster in $dir" >&2
     cat "$dir/env"

@@ -12,6 +12,49 @@ namespace {
 constexpr size_t kWholeList = 1'000'000;
 constexpr size_t kCatalogDefaultPage = 10'000;
 
+// {"<key>":"<name>","<list key>":[...]} written directly: listings can hold 10,000 names and a JSON
+// DOM for them costs more than the database query. Names and tags come from validated grammars, but
+// quotes, backslashes and control characters are escaped anyway.
+void append_json_string(std::string& out, const std::string& s) {
+  out.push_back('"');
+  for (char c : s) {
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(c);
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      static constexpr char hex[] = "0123456789abcdef";
+      out += "\\u00";
+      out.push_back(hex[(c >> 4) & 0xf]);
+      out.push_back(hex[c & 0xf]);
+    } else {
+      out.push_back(c);
+    }
+  }
+  out.push_back('"');
+}
+
+std::string names_json(const std::string* name, const char* list_key, const std::vector<std::string>& items) {
+  std::string out;
+  size_t estimate = 32;
+  for (const auto& item : items) estimate += item.size() + 3;
+  out.reserve(estimate);
+  out.push_back('{');
+  if (name) {
+    out += "\"name\":";
+    append_json_string(out, *name);
+    out.push_back(',');
+  }
+  out.push_back('"');
+  out += list_key;
+  out += "\":[";
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i) out.push_back(',');
+    append_json_string(out, items[i]);
+  }
+  out += "]}";
+  return out;
+}
+
 std::string next_link(const std::string& path, size_t n, const std::string& last) {
   return "<" + path + "?n=" + std::to_string(n) + "&last=" + last + ">; rel=\"next\"";
 }
@@ -24,8 +67,7 @@ http::Dispatch handle_tags(registry::Registry& registry, http::Request& request,
   size_t limit = query->n.value_or(kWholeList);
   auto page = registry.list_tags(route.name, query->last, limit);
   if (!page.ok()) return http::Dispatch::respond(error_response(page.status()));
-  nlohmann::json body = {{"name", route.name}, {"tags", page->items}};
-  http::Response r = http::Response::json(200, body.dump());
+  http::Response r = http::Response::json(200, names_json(&route.name, "tags", page->items));
   if (page->more && !page->items.empty()) {
     r.headers.set("Link", next_link("/v2/" + route.name + "/tags/list", limit, page->items.back()));
   }
@@ -59,8 +101,7 @@ http::Dispatch handle_catalog(registry::Registry& registry, http::Request& reque
     }
     after = page->items.back();
   }
-  nlohmann::json body = {{"repositories", names}};
-  http::Response r = http::Response::json(200, body.dump());
+  http::Response r = http::Response::json(200, names_json(nullptr, "repositories", names));
   if (more && !names.empty()) r.headers.set("Link", next_link("/v2/_catalog", limit, names.back()));
   return http::Dispatch::respond(std::move(r));
 }
