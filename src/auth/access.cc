@@ -208,7 +208,9 @@ std::set<Action> AccessControl::permitted(const Identity& identity, const std::s
   const bool write_scope = identity.scopes.count("write:packages") > 0;
   const bool delete_scope = identity.scopes.count("delete:packages") > 0;
   if (read_scope && role >= Role::read) out.insert(Action::pull);
-  if (write_scope && (role >= Role::write || may_create)) {
+  // Pushing to a package that does not exist yet creates it: that takes the right to create (which the
+  // owner's create-on-push setting can withdraw), not a role, whatever the caller's role in the org.
+  if (write_scope && (exists ? role >= Role::write : may_create)) {
     out.insert(Action::push);
     out.insert(Action::pull);  // pushing needs to check what is already there
   }
