@@ -42,6 +42,16 @@ http::Dispatch handle_blob(registry::Registry& registry, http::Request& request,
   // Content-addressed bytes never change.
   r.headers.set("Cache-Control", "max-age=31536000");
 
+  if (request.method == "GET") {
+    // The caller may read the blob (checked above): send it to object storage for the bytes.
+    if (auto url = registry.blob_redirect(*digest)) {
+      http::Response redirect = empty_response(307);
+      redirect.headers.set("Location", *url);
+      redirect.headers.set("Docker-Content-Digest", digest->str());
+      return http::Dispatch::respond(std::move(redirect));
+    }
+  }
+
   uint64_t offset = 0, length = *size;
   if (auto range_header = request.headers.get("Range")) {
     auto range = oci::parse_range_header(*range_header, *size);

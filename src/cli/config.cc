@@ -56,6 +56,7 @@ Result<Config> load_config_file(const std::string& path) {
             read(s3, "ca_file", c.s3.ca_file, error, "s3.") && read(s3, "path_style", c.s3.path_style, error, "s3.") &&
             read(s3, "verify_tls", c.s3.verify_tls, error, "s3.") &&
             read(s3, "part_size_bytes", c.s3.part_size_bytes, error, "s3.") &&
+            read(s3, "redirect_seconds", c.s3.redirect_seconds, error, "s3.") &&
             read(root["tls"], "cert", c.tls_cert, error, "tls.") && read(root["tls"], "key", c.tls_key, error, "tls.") &&
             read(root["http"], "io_threads", c.io_threads, error, "http.") &&
             read(root["http"], "blocking_threads", c.blocking_threads, error, "http.") &&
@@ -102,6 +103,9 @@ Status apply_environment(Config& c) {
   if (auto v = env("BERTH_S3_SECRET_KEY")) c.s3.secret_key = v;
   if (auto v = env("BERTH_S3_PREFIX")) c.s3.prefix = v;
   if (auto v = env("BERTH_S3_CA_FILE")) c.s3.ca_file = v;
+  if (auto v = env("BERTH_S3_REDIRECT_SECONDS"); v && !parse_number(v, c.s3.redirect_seconds)) {
+    return Status(Errc::invalid_argument, "BERTH_S3_REDIRECT_SECONDS must be a number");
+  }
   if (auto v = env("BERTH_S3_PATH_STYLE"); v && !parse_bool(v, c.s3.path_style)) {
     return Status(Errc::invalid_argument, "BERTH_S3_PATH_STYLE must be true or false");
   }

@@ -20,6 +20,7 @@ struct S3Config {
   bool path_style = true;
   bool verify_tls = true;
   uint64_t part_size_bytes = 8ull << 20;
+  int64_t redirect_seconds = 0;  // > 0: blob GETs answer 307 to a presigned URL valid this long
 };
 
 struct Config {
@@ -56,7 +57,7 @@ Result<Config> load_config_file(const std::string& path);
 // BERTH_ACCESS_LOG, BERTH_UPLOAD_EXPIRE_AFTER_SECONDS, BERTH_UPLOAD_SWEEP_SECONDS, BERTH_AUTH_ENABLED,
 // BERTH_AUTH_REALM, BERTH_AUTH_SIGNING_KEY_FILE, BERTH_AUTH_TOKEN_TTL_SECONDS, BERTH_STORAGE, BERTH_S3_ENDPOINT,
 // BERTH_S3_REGION, BERTH_S3_BUCKET, BERTH_S3_ACCESS_KEY, BERTH_S3_SECRET_KEY, BERTH_S3_PREFIX,
-// BERTH_S3_PATH_STYLE, BERTH_S3_VERIFY_TLS, BERTH_S3_CA_FILE, BERTH_METADATA, BERTH_POSTGRES_URL.
+// BERTH_S3_PATH_STYLE, BERTH_S3_VERIFY_TLS, BERTH_S3_CA_FILE, BERTH_S3_REDIRECT_SECONDS, BERTH_METADATA, BERTH_POSTGRES_URL.
 // Also checks the driver names.
 Status apply_environment(Config& config);
 

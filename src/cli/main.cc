@@ -70,7 +70,8 @@ int serve(const cli::Config& config) {
     return 1;
   }
   registry::Registry registry(*backends->blobs, *backends->metadata,
-                              registry::RegistryOptions{config.upload_expire_after_seconds});
+                              registry::RegistryOptions{config.upload_expire_after_seconds,
+                                                        config.storage == "s3" ? config.s3.redirect_seconds : 0});
 
   api::ApiOptions api_options;
   api_options.access_log = config.access_log;

@@ -32,6 +32,11 @@ Result<storage::OpenBlob> Registry::open_blob(const std::string& repository, con
   return blob;
 }
 
+std::optional<std::string> Registry::blob_redirect(const oci::Digest& digest) {
+  if (options_.redirect_blobs_seconds <= 0) return std::nullopt;
+  return blobs_.direct_url(digest, static_cast<uint64_t>(options_.redirect_blobs_seconds));
+}
+
 Status Registry::delete_blob(const std::string& repository, const oci::Digest& digest) {
   auto removed = meta_.unlink_blob(repository, digest);
   if (!removed.ok()) return removed.status();

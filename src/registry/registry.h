@@ -23,6 +23,9 @@ namespace berth::registry {
 
 struct RegistryOptions {
   int64_t upload_expire_after_seconds = 24 * 3600;  // idle uploads older than this are removed
+  // > 0: blob downloads are redirected to a presigned object-storage URL valid this long (when the
+  // store offers one), so blob bytes do not flow through the registry.
+  int64_t redirect_blobs_seconds = 0;
 };
 
 struct UploadState {
@@ -77,6 +80,8 @@ class Registry {
   Result<uint64_t> blob_size(const std::string& repository, const oci::Digest& digest);
   Result<storage::OpenBlob> open_blob(const std::string& repository, const oci::Digest& digest, uint64_t offset,
                                       uint64_t length);
+  // Where to redirect a download of the blob, if redirects are on and the store offers them.
+  std::optional<std::string> blob_redirect(const oci::Digest& digest);
   // Unlinks the blob from the repository (bytes are reclaimed by garbage collection); blob_unknown.
   Status delete_blob(const std::string& repository, const oci::Digest& digest);
   // Cross-repository mount. `from` empty: any repository (the spec's automatic content discovery).

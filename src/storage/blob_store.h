@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <optional>
 #include <string_view>
 
 #include "common/status.h"
@@ -80,6 +81,11 @@ class BlobStore {
   virtual Result<OpenBlob> open(const oci::Digest& digest, uint64_t offset, uint64_t length) = 0;
   // Removes a published blob (garbage collection only). Ok if it was already absent.
   virtual Status remove(const oci::Digest& digest) = 0;
+  // A URL where clients can fetch the blob directly for `expires_seconds` (object storage), or nullopt
+  // when the store cannot offer one (the filesystem). The caller has checked that the blob exists.
+  virtual std::optional<std::string> direct_url(const oci::Digest& digest, uint64_t expires_seconds) {
+    return std::nullopt;
+  }
 
   // Starts an empty upload; returns its initial state.
   virtual Result<std::string> begin_upload(const std::string& upload_id) = 0;

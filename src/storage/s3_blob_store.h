@@ -67,6 +67,9 @@ class S3BlobStore final : public BlobStore {
   // A URL that lets anyone GET the blob for `expires_seconds` (for redirecting clients to the bucket).
   // Does not check that the blob exists.
   std::string presign_get(const oci::Digest& digest, uint64_t expires_seconds, std::time_t now = std::time(nullptr));
+  std::optional<std::string> direct_url(const oci::Digest& digest, uint64_t expires_seconds) override {
+    return presign_get(digest, expires_seconds);
+  }
 
   std::string blob_key(const oci::Digest& digest) const;
   std::string upload_prefix(const std::string& upload_id) const;
