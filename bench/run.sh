@@ -91,7 +91,8 @@ YAML
 }
 
 start_berth() {  # PORT DATA
-  BERTH_ACCESS_LOG=false BERTH_LOG_LEVEL=error "$BERTH" serve --listen "127.0.0.1:$1" --data "$2" \
+  # Authentication off, as Distribution runs here: equivalent settings, same work per request.
+  BERTH_AUTH_ENABLED=false BERTH_ACCESS_LOG=false BERTH_LOG_LEVEL=error "$BERTH" serve --listen "127.0.0.1:$1" --data "$2" \
     >"$WORK/berth.log" 2>&1 &
   PID[berth]=$!
 }
