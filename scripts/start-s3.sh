@@ -141,7 +141,13 @@ ceph-mon -c "$conf" --mkfs -i a --monmap "$dir/monmap" >"$dir/log/mon-mkfs.out" 
 ceph-mon -c "$conf" -i a 9>&- >"$dir/log/mon.out" 2>&1 || fail "ceph-mon failed to start"
 
 cephc() { timeout 30 ceph -c "$conf" --connect-timeout 20 "$@"; }
-cephc -s >/dev/null 2>&1 || fail "the monitor does not answer"
+# A monitor that has just started can answer its first commands before it knows its fsid: ask again.
+mon_ok=""
+for _ in 1 2 3 4 5 6 7 8 9 10; do
+  cephc -s >/dev/null 2>&1 && { mon_ok=1; break; }
+  sleep 1
+done
+[[ -n $mon_ok ]] || fail "the monitor does not answer"
 
 osd_uuid="$(python3 -c 'import uuid; print(uuid.uuid4())')"
 osd_id="$(cephc osd new "$osd_uuid" 2>/dev/null)" || fail "ceph osd new failed"

@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "api/metrics.h"
 #include "auth/access.h"
@@ -23,6 +24,9 @@ struct ApiOptions {
   // The token endpoint's URL in challenges; empty: built from the request's Host header.
   std::string token_realm;
   bool tls = false;  // for the realm's scheme
+  // Addresses of load balancers whose X-Forwarded-For names the real client (for login throttling,
+  // the audit log and the access log). Exact addresses; empty: X-Forwarded-For is ignored.
+  std::vector<std::string> trusted_proxies;
 };
 
 // What a /v2 path names, once the repository name has been split off.
@@ -52,6 +56,8 @@ class DistributionApi final : public http::Handler {
   Metrics& metrics() { return metrics_; }
 
  private:
+  // The client's address: the peer, or, behind a trusted proxy, the last untrusted X-Forwarded-For hop.
+  std::string client_address(const http::Request& request) const;
   // Authenticates and authorizes a request to a /v2 route; returns a response if it must stop here.
   std::optional<http::Response> enforce(http::Request& request, Route& route, auth::Identity& identity);
   http::Response challenge(const http::Request& request, const std::string& scope, const Status& why,

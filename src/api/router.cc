@@ -1,6 +1,7 @@
 // Routing, access log and metrics for the distribution API.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <charconv>
 
 #include "api/distribution.h"
@@ -104,7 +105,31 @@ Result<PageQuery> parse_page_query(const http::Request& request) {
 DistributionApi::DistributionApi(registry::Registry& registry, ApiOptions options)
     : registry_(registry), options_(std::move(options)) {}
 
+std::string DistributionApi::client_address(const http::Request& request) const {
+  auto trusted = [this](std::string_view a) {
+    return std::find(options_.trusted_proxies.begin(), options_.trusted_proxies.end(), a) !=
+           options_.trusted_proxies.end();
+  };
+  if (options_.trusted_proxies.empty() || !trusted(request.remote_address)) return request.remote_address;
+  auto forwarded = request.headers.get("X-Forwarded-For");
+  if (!forwarded) return request.remote_address;
+  // Rightmost first: each proxy appends the address it saw; hops added by trusted proxies are skipped,
+  // the first untrusted one is the client (anything left of it could be forged by the client).
+  std::string_view rest = *forwarded;
+  while (!rest.empty()) {
+    auto comma = rest.rfind(',');
+    std::string_view hop = comma == std::string_view::npos ? rest : rest.substr(comma + 1);
+    while (!hop.empty() && hop.front() == ' ') hop.remove_prefix(1);
+    while (!hop.empty() && hop.back() == ' ') hop.remove_suffix(1);
+    if (!hop.empty() && hop.size() <= 45 && !trusted(hop)) return std::string(hop);
+    if (comma == std::string_view::npos) break;
+    rest = rest.substr(0, comma);
+  }
+  return request.remote_address;
+}
+
 http::Dispatch DistributionApi::on_request(http::Request& request) {
+  request.remote_address = client_address(request);
   Route route = parse_route(request.path);
   const bool get_like = request.method == "GET" || request.method == "HEAD";
   switch (route.kind) {

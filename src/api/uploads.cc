@@ -51,6 +51,16 @@ class UploadSink final : public http::BodySink {
   http::Response finish(bool complete) override {
     auto state = appender_->finish();
     if (!write_status_.ok()) return error_response(write_status_);
+    if (!state.ok() && state.status().code() == Errc::range_invalid) {
+      // Lost a race with another writer: tell the client where the upload really is.
+      http::Response r = error_response(state.status());
+      if (auto now = registry_.upload_status(name_, id_); now.ok()) {
+        r.headers.set("Location", upload_location(now->repository, now->id));
+        r.headers.set("Range", range_value(now->offset));
+        r.headers.set("Docker-Upload-UUID", now->id);
+      }
+      return r;
+    }
     if (!state.ok()) return error_response(state.status());
     if (!complete) return error_response(Errc::blob_upload_invalid, "request body incomplete");
     if (!complete_with_) return upload_accepted(*state, accepted_status_);

@@ -59,6 +59,7 @@ Result<Config> load_config_file(const std::string& path) {
             read(s3, "redirect_seconds", c.s3.redirect_seconds, error, "s3.") &&
             read(root["tls"], "cert", c.tls_cert, error, "tls.") && read(root["tls"], "key", c.tls_key, error, "tls.") &&
             read(root["http"], "io_threads", c.io_threads, error, "http.") &&
+            read(root["http"], "trusted_proxies", c.trusted_proxies, error, "http.") &&
             read(root["http"], "blocking_threads", c.blocking_threads, error, "http.") &&
             read(root["http"], "header_limit_bytes", c.header_limit_bytes, error, "http.") &&
             read(root["http"], "idle_timeout_seconds", c.idle_timeout_seconds, error, "http.") &&
@@ -92,6 +93,17 @@ Status apply_environment(Config& c) {
   }
   if (auto v = env("BERTH_ACCESS_LOG"); v && !parse_bool(v, c.access_log)) {
     return Status(Errc::invalid_argument, "BERTH_ACCESS_LOG must be true or false");
+  }
+  if (auto v = env("BERTH_TRUSTED_PROXIES")) {
+    c.trusted_proxies.clear();
+    std::string_view list = v;
+    while (!list.empty()) {
+      auto comma = list.find(',');
+      std::string_view item = list.substr(0, comma);
+      if (!item.empty()) c.trusted_proxies.emplace_back(item);
+      if (comma == std::string_view::npos) break;
+      list.remove_prefix(comma + 1);
+    }
   }
   if (auto v = env("BERTH_STORAGE")) c.storage = v;
   if (auto v = env("BERTH_METADATA")) c.metadata = v;

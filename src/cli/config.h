@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 
@@ -32,6 +33,7 @@ struct Config {
   std::string postgres_url;            // postgresql://user:password@host:port/db
   std::string tls_cert;
   std::string tls_key;
+  std::vector<std::string> trusted_proxies;  // load balancers whose X-Forwarded-For is believed
   unsigned io_threads = 0;  // 0: one per core
   unsigned blocking_threads = 8;
   size_t header_limit_bytes = 64 * 1024;
@@ -57,7 +59,8 @@ Result<Config> load_config_file(const std::string& path);
 // BERTH_ACCESS_LOG, BERTH_UPLOAD_EXPIRE_AFTER_SECONDS, BERTH_UPLOAD_SWEEP_SECONDS, BERTH_AUTH_ENABLED,
 // BERTH_AUTH_REALM, BERTH_AUTH_SIGNING_KEY_FILE, BERTH_AUTH_TOKEN_TTL_SECONDS, BERTH_STORAGE, BERTH_S3_ENDPOINT,
 // BERTH_S3_REGION, BERTH_S3_BUCKET, BERTH_S3_ACCESS_KEY, BERTH_S3_SECRET_KEY, BERTH_S3_PREFIX,
-// BERTH_S3_PATH_STYLE, BERTH_S3_VERIFY_TLS, BERTH_S3_CA_FILE, BERTH_S3_REDIRECT_SECONDS, BERTH_METADATA, BERTH_POSTGRES_URL.
+// BERTH_S3_PATH_STYLE, BERTH_S3_VERIFY_TLS, BERTH_S3_CA_FILE, BERTH_S3_REDIRECT_SECONDS, BERTH_METADATA, BERTH_POSTGRES_URL,
+// BERTH_TRUSTED_PROXIES (comma-separated addresses).
 // Also checks the driver names.
 Status apply_environment(Config& config);
 

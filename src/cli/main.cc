@@ -77,6 +77,7 @@ int serve(const cli::Config& config) {
   api_options.access_log = config.access_log;
   api_options.max_manifest_bytes = config.max_manifest_bytes;
   api_options.ready = backends->ready;
+  api_options.trusted_proxies = config.trusted_proxies;
   std::unique_ptr<auth::TokenSigner> signer;
   std::unique_ptr<auth::AccessControl> access;
   if (config.auth_enabled) {

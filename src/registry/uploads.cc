@@ -51,6 +51,11 @@ Result<UploadState> UploadAppender::finish() {
   }
   Status s = registry_.meta_.advance_upload(record_.id, record_.offset, offset_, hasher_->save(), *state,
                                             registry_.now());
+  if (s.code() == Errc::conflict) {
+    // Another request (on another node) appended first: this chunk no longer starts at the upload's
+    // offset, which the spec answers with 416.
+    return Status(Errc::range_invalid, "another request wrote to this upload first; ask for its status and resume");
+  }
   if (!s.ok()) return s;
   return UploadState{record_.id, record_.repository, offset_};
 }

@@ -130,15 +130,21 @@ TEST_F(UploadResilienceTest, IdleUploadExpiresAndItsTempFileIsRemoved) {
   ASSERT_EQ(patched.status, 202) << patched.describe();
   auto location = patched.header("Location");
 
-  auto uploads_dir = server.data_dir() / "blobs" / "uploads";
-  ASSERT_FALSE(files_under(uploads_dir).empty()) << "no temp file for the upload under " << uploads_dir;
+  if (RegistryProcess::backends() == "pg-s3") {
+    // The upload's bytes are objects in S3 here: their removal on abort is checked by the S3 store's
+    // own suite (AbortRemovesTheUploadData). Wait for the session to expire, without touching it.
+    std::this_thread::sleep_for(5s);
+  } else {
+    auto uploads_dir = server.data_dir() / "blobs" / "uploads";
+    ASSERT_FALSE(files_under(uploads_dir).empty()) << "no temp file for the upload under " << uploads_dir;
 
-  // Watch the file system, not the upload: a status request could count as activity.
-  auto deadline = std::chrono::steady_clock::now() + 8s;
-  while (!files_under(uploads_dir).empty() && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(100ms);
+    // Watch the file system, not the upload: a status request could count as activity.
+    auto deadline = std::chrono::steady_clock::now() + 8s;
+    while (!files_under(uploads_dir).empty() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(100ms);
+    }
+    EXPECT_TRUE(files_under(uploads_dir).empty()) << "temp file still there after 8 s";
   }
-  EXPECT_TRUE(files_under(uploads_dir).empty()) << "temp file still there after 8 s";
   EXPECT_TRUE(IsOciError(http.get(location), 404, "BLOB_UPLOAD_UNKNOWN"));
 }
 

@@ -175,9 +175,14 @@ class PgS3Backends {
         if (const char* v = std::getenv(k); v && *v) vars[k] = v;
       }
     } else {
-      std::string out = run_command("BERTH_S3_WATCH_PID=" + pid + " bash " +
-                                        quote((scripts_dir() / "start-s3.sh").string()) + " --shared",
-                                    &code);
+      // A first start of Ceph now and then fails on a race inside Ceph (exit 1): up to three tries.
+      std::string out;
+      for (int attempt = 0; attempt < 3; ++attempt) {
+        out = run_command("BERTH_S3_WATCH_PID=" + pid + " bash " + quote((scripts_dir() / "start-s3.sh").string()) +
+                              " --shared",
+                          &code);
+        if (code != 1) break;
+      }
       if (code != 0) {
         throw std::runtime_error("BERTH_TEST_BACKENDS=pg-s3: scripts/start-s3.sh --shared failed (exit " +
                                  std::to_string(code) + (code == 2 ? ": radosgw is not installed" : "") +

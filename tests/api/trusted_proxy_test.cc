@@ -1,0 +1,71 @@
+// Behind a load balancer every connection comes from the balancer: X-Forwarded-For names the client,
+// but only when the peer is a configured trusted proxy (otherwise any client could pick its address).
+// The addresses below are documentation addresses in a header; no traffic goes anywhere but loopback.
+#include <gtest/gtest.h>
+
+#include "support/admin_cli.h"
+#include "support/api_helpers.h"
+#include "support/auth_helpers.h"
+#include "support/registry_process.h"
+
+namespace berth::test {
+namespace {
+
+constexpr const char* kClientA = "192.0.2.10";
+constexpr const char* kClientB = "192.0.2.20";
+
+Headers with_forwarded(Headers h, const std::string& chain) {
+  h.emplace_back("X-Forwarded-For", chain);
+  return h;
+}
+
+struct ProxiedServer {
+  std::unique_ptr<RegistryProcess> server;
+  std::string pat;
+  explicit ProxiedServer(bool trust_loopback) {
+    RegistryProcess::Options options{.env = {{"BERTH_AUTH_ENABLED", "true"}}};
+    if (trust_loopback) options.env["BERTH_TRUSTED_PROXIES"] = "127.0.0.1";
+    server = std::make_unique<RegistryProcess>(options);
+    if (server->external()) return;
+    admin_or_throw(server->data_dir(), {"user", "create", "alice"});
+    pat = admin_or_throw(server->data_dir(), {"token", "create", "--user", "alice"});
+  }
+};
+
+void fail_logins_as(const HttpClient& client, const std::string& forwarded, int n) {
+  for (int i = 0; i < n; ++i) {
+    client.get("/v2/", with_forwarded(basic_auth("alice", "berth_pat_" + std::string(43, 'x')), forwarded));
+  }
+}
+
+TEST(TrustedProxy, ClientsBehindATrustedProxyAreThrottledAndLoggedSeparately) {
+  ProxiedServer world(true);
+  if (world.server->external()) GTEST_SKIP() << "needs a server started by the test";
+  const HttpClient client = world.server->client();
+  fail_logins_as(client, kClientA, 5);
+  // Client A is blocked; the hop its own client could have forged (left of it) changes nothing.
+  EXPECT_TRUE(IsOciError(client.get("/v2/", with_forwarded(basic_auth("alice", world.pat), kClientA)), 429,
+                         "TOOMANYREQUESTS"));
+  EXPECT_TRUE(IsOciError(client.get("/v2/", with_forwarded(basic_auth("alice", world.pat),
+                                                          std::string("203.0.113.9, ") + kClientA)),
+                         429, "TOOMANYREQUESTS"));
+  // Client B, through the same proxy, is not.
+  Response b = client.get("/v2/", with_forwarded(basic_auth("alice", world.pat), kClientB));
+  EXPECT_EQ(b.status, 200) << b.describe();
+  EXPECT_NE(world.server->log().find(std::string("remote=") + kClientB), std::string::npos)
+      << "the access log should name the client behind the proxy";
+}
+
+TEST(TrustedProxy, XForwardedForFromAnUntrustedPeerIsIgnored) {
+  ProxiedServer world(false);
+  if (world.server->external()) GTEST_SKIP() << "needs a server started by the test";
+  const HttpClient client = world.server->client();
+  fail_logins_as(client, kClientA, 5);
+  // Claiming another address does not escape the block: the peer address is what counts.
+  EXPECT_TRUE(IsOciError(client.get("/v2/", with_forwarded(basic_auth("alice", world.pat), kClientB)), 429,
+                         "TOOMANYREQUESTS"));
+  EXPECT_EQ(world.server->log().find(std::string("remote=") + kClientB), std::string::npos);
+}
+
+}  // namespace
+}  // namespace berth::test
