@@ -393,3 +393,56 @@ EOF
   # Stop whatever podman may have left running (containers, conmon) before the work dir goes.
   e2e_on_exit "timeout 30 podman rm -af -t 0; timeout 30 buildah rm -a"
 }
+
+# e2e_containerd_start: a private containerd daemon (no CRI) in $WORK/containerd, stopped on exit.
+# Sets CD_SOCK (its socket) and CD_PID.
+e2e_containerd_start() {
+  local cd_dir="$WORK/containerd" i
+  mkdir -p "$cd_dir/root" "$cd_dir/state" "$cd_dir/opt"
+  CD_SOCK="$cd_dir/containerd.sock"
+  cat >"$cd_dir/config.toml" <<EOF
+version = 2
+root = "$cd_dir/root"
+state = "$cd_dir/state"
+disabled_plugins = [
+  "io.containerd.grpc.v1.cri",
+  "io.containerd.snapshotter.v1.aufs",
+  "io.containerd.snapshotter.v1.btrfs",
+  "io.containerd.snapshotter.v1.devmapper",
+  "io.containerd.snapshotter.v1.zfs",
+  "io.containerd.tracing.processor.v1.otlp",
+]
+[grpc]
+  address = "$CD_SOCK"
+[ttrpc]
+  address = "$CD_SOCK.ttrpc"
+[debug]
+  address = ""
+  level = "info"
+[metrics]
+  address = ""
+[plugins."io.containerd.internal.v1.opt"]
+  path = "$cd_dir/opt"
+EOF
+  containerd --config "$cd_dir/config.toml" >"$WORK/logs/containerd.log" 2>&1 &
+  CD_PID=$!
+  e2e_on_exit e2e_containerd_stop
+  for ((i = 0; i < 100; i++)); do
+    kill -0 "$CD_PID" 2>/dev/null || fail "containerd exited: $(tail -n 20 "$WORK/logs/containerd.log")"
+    timeout 5 ctr --address "$CD_SOCK" version >/dev/null 2>&1 && break
+    sleep 0.2
+  done
+}
+
+# e2e_containerd_stop: SIGTERM, then SIGKILL after 10 s.
+e2e_containerd_stop() {
+  local i
+  kill -TERM "$CD_PID" 2>/dev/null || return 0
+  for ((i = 0; i < 100; i++)); do kill -0 "$CD_PID" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$CD_PID" 2>/dev/null; then
+    log "containerd did not stop on SIGTERM: SIGKILL"
+    kill -KILL "$CD_PID" 2>/dev/null || true
+  fi
+  wait "$CD_PID" 2>/dev/null || true
+  return 0
+}

@@ -152,52 +152,9 @@ refused_with "$RUN_OUT" 'unauthorized|authentication required|denied|401|403' "a
 
 # ---------------------------------------------------------------------------------------------------
 step "3. start a private containerd"
-cd_dir="$WORK/containerd"
-mkdir -p "$cd_dir/root" "$cd_dir/state" "$cd_dir/opt"
-sock="$cd_dir/containerd.sock"
-cat >"$cd_dir/config.toml" <<EOF
-version = 2
-root = "$cd_dir/root"
-state = "$cd_dir/state"
-disabled_plugins = [
-  "io.containerd.grpc.v1.cri",
-  "io.containerd.snapshotter.v1.aufs",
-  "io.containerd.snapshotter.v1.btrfs",
-  "io.containerd.snapshotter.v1.devmapper",
-  "io.containerd.snapshotter.v1.zfs",
-  "io.containerd.tracing.processor.v1.otlp",
-]
-[grpc]
-  address = "$sock"
-[ttrpc]
-  address = "$sock.ttrpc"
-[debug]
-  address = ""
-  level = "info"
-[metrics]
-  address = ""
-[plugins."io.containerd.internal.v1.opt"]
-  path = "$cd_dir/opt"
-EOF
-containerd --config "$cd_dir/config.toml" >"$WORK/logs/containerd.log" 2>&1 &
-cd_pid=$!
-stop_containerd() {
-  kill -TERM "$cd_pid" 2>/dev/null || return 0
-  local i
-  for ((i = 0; i < 100; i++)); do kill -0 "$cd_pid" 2>/dev/null || break; sleep 0.1; done
-  if kill -0 "$cd_pid" 2>/dev/null; then
-    log "containerd did not stop on SIGTERM: SIGKILL"
-    kill -KILL "$cd_pid" 2>/dev/null || true
-  fi
-  wait "$cd_pid" 2>/dev/null || true
-  return 0
-}
-e2e_on_exit stop_containerd
-for ((i = 0; i < 100; i++)); do
-  kill -0 "$cd_pid" 2>/dev/null || fail "containerd exited: $(tail -n 20 "$WORK/logs/containerd.log")"
-  timeout 5 ctr --address "$sock" version >/dev/null 2>&1 && break
-  sleep 0.2
-done
+e2e_containerd_start
+sock="$CD_SOCK"
+cd_pid="$CD_PID"
 run ctr --address "$sock" version
 # One namespace per identity, so that no pull finds content another one fetched.
 CTR_ANON=(ctr --address "$sock" --namespace anon)
@@ -355,6 +312,6 @@ logins="$(awk -F'\t' '$4 == "login" && $6 == "denied"' "$WORK/audit.tsv")"
 ! grep -q 'not an access token' <<<"$logins" || fail "a well-formed token was refused as malformed: $logins"
 
 step "stop containerd"
-stop_containerd
+e2e_containerd_stop
 
 e2e_finish

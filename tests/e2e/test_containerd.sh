@@ -23,53 +23,10 @@ run skopeo inspect --raw --tls-verify=false "docker://$app:docker"
 assert_eq "$(jq -r .mediaType "$RUN_OUT")" application/vnd.docker.distribution.manifest.v2+json "media type of :docker"
 
 step "start a private containerd"
-cd_dir="$WORK/containerd"
-mkdir -p "$cd_dir/root" "$cd_dir/state" "$cd_dir/opt"
-sock="$cd_dir/containerd.sock"
-cat >"$cd_dir/config.toml" <<EOF
-version = 2
-root = "$cd_dir/root"
-state = "$cd_dir/state"
-disabled_plugins = [
-  "io.containerd.grpc.v1.cri",
-  "io.containerd.snapshotter.v1.aufs",
-  "io.containerd.snapshotter.v1.btrfs",
-  "io.containerd.snapshotter.v1.devmapper",
-  "io.containerd.snapshotter.v1.zfs",
-  "io.containerd.tracing.processor.v1.otlp",
-]
-[grpc]
-  address = "$sock"
-[ttrpc]
-  address = "$sock.ttrpc"
-[debug]
-  address = ""
-  level = "info"
-[metrics]
-  address = ""
-[plugins."io.containerd.internal.v1.opt"]
-  path = "$cd_dir/opt"
-EOF
-containerd --config "$cd_dir/config.toml" >"$WORK/logs/containerd.log" 2>&1 &
-cd_pid=$!
-stop_containerd() {
-  kill -TERM "$cd_pid" 2>/dev/null || return 0
-  local i
-  for ((i = 0; i < 100; i++)); do kill -0 "$cd_pid" 2>/dev/null || break; sleep 0.1; done
-  if kill -0 "$cd_pid" 2>/dev/null; then
-    log "containerd did not stop on SIGTERM: SIGKILL"
-    kill -KILL "$cd_pid" 2>/dev/null || true
-  fi
-  wait "$cd_pid" 2>/dev/null || true
-  return 0
-}
-e2e_on_exit stop_containerd
+e2e_containerd_start
+sock="$CD_SOCK"
+cd_pid="$CD_PID"
 CTR=(ctr --address "$sock" --namespace berth-e2e)
-for ((i = 0; i < 100; i++)); do
-  kill -0 "$cd_pid" 2>/dev/null || fail "containerd exited: $(tail -n 20 "$WORK/logs/containerd.log")"
-  timeout 5 ctr --address "$sock" version >/dev/null 2>&1 && break
-  sleep 0.2
-done
 run ctr --address "$sock" version
 log "containerd pid $cd_pid: $(grep -i '^Server' -A 3 "$RUN_OUT" | grep -i version | tr -s ' ' | head -n 1)"
 
@@ -114,6 +71,6 @@ run_fails "${CTR[@]}" images pull --plain-http "$app:missing"
 grep -qiE 'not found' "$RUN_OUT" || fail "pull of a missing tag did not say not found: $(tail -n 3 "$RUN_OUT")"
 
 step "stop containerd"
-stop_containerd
+e2e_containerd_stop
 
 e2e_finish
