@@ -50,6 +50,7 @@ class RegistryProcess {
 
   bool external() const { return external_; }
   bool running() const { return pid_ > 0 || external_; }
+  pid_t pid() const { return pid_; }  // -1 when not running or external
   const std::string& host() const { return host_; }
   std::uint16_t port() const { return port_; }
   HttpClient client() const { return HttpClient(host_, port_); }

@@ -1,0 +1,99 @@
+// SIGTERM: the listener closes at once, a request in flight still finishes (here an upload whose body
+// is half sent when the signal arrives), then the process exits 0, and the bytes are kept.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+
+#include "support/api_helpers.h"
+#include "support/registry_process.h"
+
+namespace berth::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+int connect_to(uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+bool send_all(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+    if (n <= 0) return false;
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return true;
+}
+
+std::string read_until_close(int fd) {
+  std::string out;
+  char buf[4096];
+  timeval tv{10, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  for (;;) {
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+TEST(GracefulShutdown, RequestInFlightFinishesAndNewConnectionsAreRefused) {
+  RegistryProcess server;
+  if (server.external()) GTEST_SKIP() << "needs a server started by the test";
+  auto http = server.client();
+  auto started = http.request("POST", "/v2/" + unique_repo("sigterm") + "/blobs/uploads/");
+  ASSERT_EQ(started.status, 202) << started.describe();
+  const std::string location = started.header("Location");
+  const std::string body = random_bytes(2'000'000);
+
+  int fd = connect_to(server.port());
+  ASSERT_GE(fd, 0);
+  std::string head = "PATCH " + location + " HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                     "Content-Type: application/octet-stream\r\nContent-Length: " + std::to_string(body.size()) +
+                     "\r\n\r\n";
+  ASSERT_TRUE(send_all(fd, head + body.substr(0, body.size() / 2)));
+  std::this_thread::sleep_for(200ms);
+
+  ASSERT_EQ(::kill(server.pid(), SIGTERM), 0);
+  std::this_thread::sleep_for(300ms);
+  int late = connect_to(server.port());
+  EXPECT_LT(late, 0) << "a new connection was accepted after SIGTERM";
+  if (late >= 0) ::close(late);
+
+  ASSERT_TRUE(send_all(fd, std::string_view(body).substr(body.size() / 2)));
+  std::string response = read_until_close(fd);
+  ::close(fd);
+  EXPECT_EQ(response.rfind("HTTP/1.1 202", 0), 0u) << response;
+  EXPECT_NE(response.find("Range: 0-1999999"), std::string::npos) << response;
+  EXPECT_NE(response.find("Connection: close"), std::string::npos) << response;
+
+  int status = server.stop();
+  ASSERT_TRUE(WIFEXITED(status)) << "status " << status << "\n" << server.log();
+  EXPECT_EQ(WEXITSTATUS(status), 0) << server.log();
+
+  // The bytes received before and after the signal were kept.
+  server.start();
+  auto after = server.client().get(location);
+  EXPECT_EQ(after.status, 204) << after.describe();
+  EXPECT_EQ(after.header("Range"), "0-1999999");
+}
+
+}  // namespace
+}  // namespace berth::test
