@@ -3,6 +3,9 @@
 // The addresses below are documentation addresses in a header; no traffic goes anywhere but loopback.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <thread>
+
 #include "support/admin_cli.h"
 #include "support/api_helpers.h"
 #include "support/auth_helpers.h"
@@ -52,8 +55,12 @@ TEST(TrustedProxy, ClientsBehindATrustedProxyAreThrottledAndLoggedSeparately) {
   // Client B, through the same proxy, is not.
   Response b = client.get("/v2/", with_forwarded(basic_auth("alice", world.pat), kClientB));
   EXPECT_EQ(b.status, 200) << b.describe();
-  EXPECT_NE(world.server->log().find(std::string("remote=") + kClientB), std::string::npos)
-      << "the access log should name the client behind the proxy";
+  // The access-log line is written once the response has been sent: give it a moment.
+  const std::string wanted = std::string("remote=") + kClientB;
+  for (int i = 0; i < 30 && world.server->log().find(wanted) == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_NE(world.server->log().find(wanted), std::string::npos) << "the access log should name the client behind the proxy";
 }
 
 TEST(TrustedProxy, XForwardedForFromAnUntrustedPeerIsIgnored) {
