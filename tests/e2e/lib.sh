@@ -446,3 +446,21 @@ e2e_containerd_stop() {
   wait "$CD_PID" 2>/dev/null || true
   return 0
 }
+
+# e2e_make_pki DIR: a test CA (DIR/ca.crt, DIR/ca.key) and a server certificate it signed for
+# 127.0.0.1 and localhost (DIR/server.crt, DIR/server.key).
+e2e_make_pki() {
+  local pki="$1"
+  mkdir -p "$pki"
+  openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 2 -subj "/CN=Berth e2e test CA" \
+    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+    -keyout "$pki/ca.key" -out "$pki/ca.crt" 2>"$WORK/logs/openssl.log" || fail "openssl: CA: $(cat "$WORK/logs/openssl.log")"
+  openssl req -newkey rsa:2048 -nodes -sha256 -subj "/CN=127.0.0.1" \
+    -keyout "$pki/server.key" -out "$pki/server.csr" 2>>"$WORK/logs/openssl.log" || fail "openssl: server key"
+  printf '%s\n' "basicConstraints=CA:FALSE" "keyUsage=critical,digitalSignature,keyEncipherment" \
+    "extendedKeyUsage=serverAuth" "subjectAltName=IP:127.0.0.1,DNS:localhost" >"$pki/server.ext"
+  openssl x509 -req -sha256 -days 2 -in "$pki/server.csr" -CA "$pki/ca.crt" -CAkey "$pki/ca.key" \
+    -CAcreateserial -extfile "$pki/server.ext" -out "$pki/server.crt" 2>>"$WORK/logs/openssl.log" ||
+    fail "openssl: sign: $(cat "$WORK/logs/openssl.log")"
+  openssl verify -CAfile "$pki/ca.crt" "$pki/server.crt" >/dev/null || fail "the server certificate does not verify"
+}

@@ -8,22 +8,7 @@ e2e_containers_env
 
 step "make a CA and a server certificate (SAN IP:127.0.0.1, DNS:localhost)"
 pki="$WORK/pki"
-mkdir -p "$pki"
-openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 2 -subj "/CN=Berth e2e test CA" \
-  -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
-  -keyout "$pki/ca.key" -out "$pki/ca.crt" 2>"$WORK/logs/openssl.log" || fail "openssl: CA: $(cat "$WORK/logs/openssl.log")"
-openssl req -newkey rsa:2048 -nodes -sha256 -subj "/CN=127.0.0.1" \
-  -keyout "$pki/server.key" -out "$pki/server.csr" 2>>"$WORK/logs/openssl.log" || fail "openssl: server key"
-cat >"$pki/server.ext" <<EOF
-basicConstraints=CA:FALSE
-keyUsage=critical,digitalSignature,keyEncipherment
-extendedKeyUsage=serverAuth
-subjectAltName=IP:127.0.0.1,DNS:localhost
-EOF
-openssl x509 -req -sha256 -days 2 -in "$pki/server.csr" -CA "$pki/ca.crt" -CAkey "$pki/ca.key" \
-  -CAcreateserial -extfile "$pki/server.ext" -out "$pki/server.crt" 2>>"$WORK/logs/openssl.log" ||
-  fail "openssl: sign: $(cat "$WORK/logs/openssl.log")"
-openssl verify -CAfile "$pki/ca.crt" "$pki/server.crt" >/dev/null || fail "the server certificate does not verify"
+e2e_make_pki "$pki"
 # Cert dirs as containers/image reads them: *.crt are CA roots.
 certs="$WORK/certs"
 mkdir -p "$certs"
