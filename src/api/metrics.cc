@@ -4,13 +4,24 @@
 
 namespace berth::api {
 
+namespace {
+// The request's method as a static string (a label must outlive the request).
+std::string_view method_label(std::string_view method) {
+  static constexpr std::string_view kMethods[] = {"GET", "HEAD", "PUT", "POST", "PATCH", "DELETE", "OPTIONS"};
+  for (auto m : kMethods) {
+    if (m == method) return m;
+  }
+  return "other";
+}
+}  // namespace
+
 void Metrics::record(std::string_view route, std::string_view method, int status, double seconds, uint64_t bytes_in,
                      uint64_t bytes_out) {
   bytes_in_ += bytes_in;
   bytes_out_ += bytes_out;
   std::lock_guard lock(mu_);
-  ++requests_[{std::string(route), std::string(method), status}];
-  auto& h = latency_[std::string(route)];
+  ++requests_[{route, method_label(method), status}];
+  auto& h = latency_[route];
   for (size_t i = 0; i < kBuckets.size(); ++i) {
     if (seconds <= kBuckets[i]) ++h.buckets[i];
   }

@@ -16,6 +16,7 @@ namespace berth::api {
 
 class Metrics {
  public:
+  // `route` must name static storage (route_label()); methods outside the HTTP set count as "other".
   void record(std::string_view route, std::string_view method, int status, double seconds, uint64_t bytes_in,
               uint64_t bytes_out);
   // Text exposition format; `uploads_in_progress` is sampled at render time.
@@ -30,8 +31,9 @@ class Metrics {
     double sum = 0;
   };
   mutable std::mutex mu_;
-  std::map<std::tuple<std::string, std::string, int>, uint64_t> requests_;
-  std::map<std::string, Histogram> latency_;
+  // Keys are views of static strings: recording a request allocates nothing.
+  std::map<std::tuple<std::string_view, std::string_view, int>, uint64_t> requests_;
+  std::map<std::string_view, Histogram> latency_;
   std::atomic<uint64_t> bytes_in_{0};
   std::atomic<uint64_t> bytes_out_{0};
 };

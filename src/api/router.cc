@@ -131,6 +131,7 @@ std::string DistributionApi::client_address(const http::Request& request) const 
 http::Dispatch DistributionApi::on_request(http::Request& request) {
   request.remote_address = client_address(request);
   Route route = parse_route(request.path);
+  request.route_label = route_label(route.kind);
   const bool get_like = request.method == "GET" || request.method == "HEAD";
   switch (route.kind) {
     case Route::Kind::not_found:
@@ -303,11 +304,12 @@ http::Response DistributionApi::payload_too_large(const http::Request& request) 
 
 void DistributionApi::on_complete(const http::Request& request, int status, uint64_t bytes_in, uint64_t bytes_out,
                                   double seconds) {
-  Route route = parse_route(request.path);
-  metrics_.record(route_label(route.kind), request.method, status, seconds, bytes_in, bytes_out);
+  metrics_.record(request.route_label.empty() ? "other" : request.route_label, request.method, status, seconds,
+                  bytes_in, bytes_out);
   // Every successful write goes to the audit log (blob uploads are recorded by the manifest push that
-  // makes them reachable).
-  if (options_.access && status >= 200 && status < 300) {
+  // makes them reachable). Only writes need the route again.
+  if (options_.access && status >= 200 && status < 300 && (request.method == "PUT" || request.method == "DELETE")) {
+    Route route = parse_route(request.path);
     const bool manifest_put = route.kind == Route::Kind::manifest && request.method == "PUT";
     const bool deletion = (route.kind == Route::Kind::manifest || route.kind == Route::Kind::blob) &&
                           request.method == "DELETE";

@@ -51,8 +51,7 @@ http::Dispatch handle_token(auth::AccessControl& access, http::Request& request)
     // Only an access token (Basic) or nothing buys a JWT here. Accepting a JWT would let its holder
     // renew it forever, outliving the revocation or expiry of the token it came from.
     auto authorization = request.headers.get("Authorization");
-    if (authorization && authorization->size() >= 7 && (authorization->substr(0, 7) == "Bearer " ||
-                                                         authorization->substr(0, 7) == "bearer ")) {
+    if (authorization && auth::is_bearer(*authorization)) {
       return http::Dispatch::respond(
           error_response(Errc::unauthorized, "a bearer token cannot be exchanged: authenticate with an access token"));
     }

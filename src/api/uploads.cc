@@ -15,11 +15,16 @@ std::string upload_location(const std::string& name, const std::string& id) {
 
 std::string range_value(uint64_t offset) { return "0-" + std::to_string(offset == 0 ? 0 : offset - 1); }
 
-http::Response upload_accepted(const registry::UploadState& state, int status) {
-  http::Response r = empty_response(status);
+// Where an upload is and how far it got: on every answer about an upload session.
+void set_upload_headers(http::Response& r, const registry::UploadState& state) {
   r.headers.set("Location", upload_location(state.repository, state.id));
   r.headers.set("Docker-Upload-UUID", state.id);
   r.headers.set("Range", range_value(state.offset));
+}
+
+http::Response upload_accepted(const registry::UploadState& state, int status) {
+  http::Response r = empty_response(status);
+  set_upload_headers(r, state);
   return r;
 }
 
@@ -54,11 +59,7 @@ class UploadSink final : public http::BodySink {
     if (!state.ok() && state.status().code() == Errc::range_invalid) {
       // Lost a race with another writer: tell the client where the upload really is.
       http::Response r = error_response(state.status());
-      if (auto now = registry_.upload_status(name_, id_); now.ok()) {
-        r.headers.set("Location", upload_location(now->repository, now->id));
-        r.headers.set("Range", range_value(now->offset));
-        r.headers.set("Docker-Upload-UUID", now->id);
-      }
+      if (auto now = registry_.upload_status(name_, id_); now.ok()) set_upload_headers(r, *now);
       return r;
     }
     if (!state.ok()) return error_response(state.status());
@@ -88,9 +89,7 @@ std::optional<http::Response> check_chunk(const http::Request& request, const re
     http::Response r = error_response(Errc::range_invalid, range.ok() ? "chunk does not start at the upload's offset "
                                                                            + std::to_string(state.offset)
                                                                      : range.status().message());
-    r.headers.set("Location", upload_location(state.repository, state.id));
-    r.headers.set("Range", range_value(state.offset));
-    r.headers.set("Docker-Upload-UUID", state.id);
+    set_upload_headers(r, state);
     return r;
   }
   if (request.content_length && *request.content_length != range->length()) {

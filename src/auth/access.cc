@@ -6,6 +6,7 @@
 #include <ctime>
 
 #include "auth/secrets.h"
+#include "common/base64.h"
 
 namespace berth::auth {
 
@@ -25,19 +26,6 @@ Role role_of(const std::optional<std::string>& name) {
 
 std::string owner_of(const std::string& repository) { return repository.substr(0, repository.find('/')); }
 
-std::optional<std::string> base64_decode(std::string_view in) {
-  if (in.size() % 4 != 0 || in.size() > 8192) return std::nullopt;
-  std::string out(in.size() / 4 * 3, '\0');
-  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()), reinterpret_cast<const unsigned char*>(in.data()),
-                          static_cast<int>(in.size()));
-  if (n < 0) return std::nullopt;
-  size_t pad = 0;
-  if (!in.empty() && in.back() == '=') ++pad;
-  if (in.size() > 1 && in[in.size() - 2] == '=') ++pad;
-  out.resize(static_cast<size_t>(n) - pad);
-  return out;
-}
-
 bool starts_with_ci(std::string_view s, std::string_view prefix) {
   if (s.size() < prefix.size()) return false;
   for (size_t i = 0; i < prefix.size(); ++i) {
@@ -47,6 +35,8 @@ bool starts_with_ci(std::string_view s, std::string_view prefix) {
 }
 
 }  // namespace
+
+bool is_bearer(std::string_view authorization) { return starts_with_ci(authorization, "Bearer "); }
 
 std::string Identity::actor() const {
   switch (kind) {
@@ -146,13 +136,14 @@ Result<Identity> AccessControl::authenticate(std::optional<std::string_view> aut
   if (!authorization || authorization->empty()) return Identity{};
   std::string_view value = *authorization;
   if (starts_with_ci(value, "Basic ")) {
+    if (value.size() > 8192) return Status(Errc::unauthorized, "malformed Basic credentials");
     auto decoded = base64_decode(value.substr(6));
     if (!decoded) return Status(Errc::unauthorized, "malformed Basic credentials");
     auto colon = decoded->find(':');
     if (colon == std::string::npos) return Status(Errc::unauthorized, "malformed Basic credentials");
     return login(decoded->substr(0, colon), decoded->substr(colon + 1), remote, retry_after);
   }
-  if (starts_with_ci(value, "Bearer ")) {
+  if (is_bearer(value)) {
     auto claims = signer_.verify(value.substr(7), options_.service, now());
     if (!claims.ok()) return claims.status();
     return from_claims(*claims);

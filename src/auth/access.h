@@ -55,6 +55,9 @@ struct AuthOptions {
   int64_t max_backoff_seconds = 300;
 };
 
+// Whether an Authorization header value uses the Bearer scheme (case-insensitive, as RFC 7235 says).
+bool is_bearer(std::string_view authorization);
+
 enum class Decision {
   allow,
   challenge,  // 401 with a Bearer challenge: credentials (or a token with more scope) could help

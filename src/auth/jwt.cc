@@ -14,6 +14,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "common/base64.h"
+
 namespace berth::auth {
 
 namespace {
@@ -69,19 +71,9 @@ std::string random_id() {
 
 // The JSON header of a compact JWT, or a non-object on malformed input.
 nlohmann::json decode_header(std::string_view token) {
-  std::string b64(token.substr(0, token.find('.')));
-  for (char& c : b64) {
-    if (c == '-') c = '+';
-    if (c == '_') c = '/';
-  }
-  while (b64.size() % 4) b64.push_back('=');
-  std::string out(b64.size() / 4 * 3 + 3, '\0');
-  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()), reinterpret_cast<const unsigned char*>(b64.data()),
-                          static_cast<int>(b64.size()));
-  if (n < 0) return nullptr;
-  out.resize(static_cast<size_t>(n));
-  while (!out.empty() && out.back() == '\0') out.pop_back();  // EVP_DecodeBlock keeps padding bytes
-  return nlohmann::json::parse(out, nullptr, false);
+  auto header = base64url_decode(token.substr(0, token.find('.')));
+  if (!header) return nullptr;
+  return nlohmann::json::parse(*header, nullptr, false);
 }
 
 struct JwtFree {

@@ -1,7 +1,5 @@
 #include "cli/admin.h"
 
-#include <openssl/evp.h>
-
 #include <charconv>
 #include <ctime>
 #include <filesystem>
@@ -11,6 +9,7 @@
 #include "auth/secrets.h"
 #include "cli/config.h"
 #include "cli/backends.h"
+#include "common/base64.h"
 #include "oci/name.h"
 
 namespace berth::cli {
@@ -58,13 +57,6 @@ std::vector<std::string> split_list(const std::string& text) {
   return out;
 }
 
-std::string base64(std::string_view in) {
-  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), reinterpret_cast<const unsigned char*>(in.data()),
-                          static_cast<int>(in.size()));
-  out.resize(static_cast<size_t>(n));
-  return out;
-}
 
 std::string format_time(std::optional<int64_t> t) {
   if (!t) return "-";
@@ -473,10 +465,10 @@ void add_admin_commands(CLI::App& app, std::function<int()>& run) {
                                   {{registry,
                                     {{"username", args->user},
                                      {"password", token},
-                                     {"auth", base64(args->user + ":" + token)}}}}}};
+                                     {"auth", base64_encode(args->user + ":" + token)}}}}}};
         std::cout << "apiVersion: v1\nkind: Secret\nmetadata:\n  name: " << args->name << "\n";
         if (!args->ns.empty()) std::cout << "  namespace: " << args->ns << "\n";
-        std::cout << "type: kubernetes.io/dockerconfigjson\ndata:\n  .dockerconfigjson: " << base64(config.dump())
+        std::cout << "type: kubernetes.io/dockerconfigjson\ndata:\n  .dockerconfigjson: " << base64_encode(config.dump())
                   << "\n";
         return 0;
       };

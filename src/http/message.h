@@ -19,6 +19,9 @@
 
 namespace berth::http {
 
+// ASCII case-insensitive equality, as header names and tokens compare.
+bool iequals(std::string_view a, std::string_view b);
+
 // Header fields in arrival order; lookups are case-insensitive.
 class Headers {
  public:
@@ -46,6 +49,8 @@ struct Request {
 
   // Who the handler decided is calling, for the access log ("anonymous", "alice", "ci:alice").
   std::string principal;
+  // What the handler routed this to, for metrics; must name static storage (a string literal).
+  std::string_view route_label;
 
   // Percent-decoded value of a query parameter (first occurrence), or nullopt.
   std::optional<std::string> query_param(std::string_view name) const;

@@ -10,6 +10,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/hasher.h"
@@ -46,6 +47,24 @@ struct Page {
 
 class Registry;
 
+// Marks an upload as being written by this node until destroyed (or release()d), so that two requests,
+// or a request and the expiry sweeper, never touch the same upload at once. Empty when the claim failed.
+class UploadClaim {
+ public:
+  UploadClaim() = default;
+  UploadClaim(UploadClaim&& other) noexcept : registry_(std::exchange(other.registry_, nullptr)), id_(std::move(other.id_)) {}
+  UploadClaim& operator=(UploadClaim&& other) noexcept;
+  ~UploadClaim() { release(); }
+  explicit operator bool() const { return registry_ != nullptr; }
+  void release();
+
+ private:
+  friend class Registry;
+  UploadClaim(Registry* registry, std::string id) : registry_(registry), id_(std::move(id)) {}
+  Registry* registry_ = nullptr;
+  std::string id_;
+};
+
 // Appends one request's bytes to an upload, hashing them on the way. Obtained from
 // Registry::begin_append; finish() must be called exactly once (also when the client went away, so
 // that what did arrive is kept and the upload can be resumed).
@@ -59,14 +78,14 @@ class UploadAppender {
 
  private:
   friend class Registry;
-  UploadAppender(Registry& registry, meta::UploadRecord record, std::unique_ptr<Hasher> hasher,
+  UploadAppender(Registry& registry, UploadClaim claim, meta::UploadRecord record, std::unique_ptr<Hasher> hasher,
                  std::unique_ptr<storage::UploadWriter> writer);
   Registry& registry_;
+  UploadClaim claim_;
   meta::UploadRecord record_;
   std::unique_ptr<Hasher> hasher_;
   std::unique_ptr<storage::UploadWriter> writer_;
   uint64_t offset_;
-  bool finished_ = false;
   Status write_error_;
 };
 
@@ -120,12 +139,14 @@ class Registry {
 
  private:
   friend class UploadAppender;
+  friend class UploadClaim;
   int64_t now() const;
   Result<meta::UploadRecord> find_upload(const std::string& repository, const std::string& id);
-  Result<std::string> digest_of_upload(const meta::UploadRecord& record, HashAlgorithm algorithm);
+  // The hash of everything the upload holds: restored from its saved state when that is possible,
+  // otherwise computed again by reading the upload back.
+  Result<std::unique_ptr<Hasher>> hasher_for(const meta::UploadRecord& record, HashAlgorithm algorithm);
   void discard_upload(const meta::UploadRecord& record);
-  bool claim(const std::string& id);
-  void release(const std::string& id);
+  UploadClaim claim(const std::string& id);
 
   storage::BlobStore& blobs_;
   meta::MetadataStore& meta_;

@@ -11,17 +11,16 @@ constexpr size_t kRehashChunk = 1024 * 1024;
 
 // ---- UploadAppender ----
 
-UploadAppender::UploadAppender(Registry& registry, meta::UploadRecord record, std::unique_ptr<Hasher> hasher,
-                               std::unique_ptr<storage::UploadWriter> writer)
+UploadAppender::UploadAppender(Registry& registry, UploadClaim claim, meta::UploadRecord record,
+                               std::unique_ptr<Hasher> hasher, std::unique_ptr<storage::UploadWriter> writer)
     : registry_(registry),
+      claim_(std::move(claim)),
       record_(std::move(record)),
       hasher_(std::move(hasher)),
       writer_(std::move(writer)),
       offset_(record_.offset) {}
 
-UploadAppender::~UploadAppender() {
-  if (!finished_) registry_.release(record_.id);
-}
+UploadAppender::~UploadAppender() = default;
 
 Status UploadAppender::write(const char* data, size_t len) {
   if (!write_error_.ok()) return write_error_;
@@ -36,13 +35,8 @@ Status UploadAppender::write(const char* data, size_t len) {
 }
 
 Result<UploadState> UploadAppender::finish() {
-  finished_ = true;
-  struct Release {
-    Registry& r;
-    const std::string& id;
-    ~Release() { r.release(id); }
-  } release{registry_, record_.id};
-
+  // Whatever happens below, the upload is free for the next request (e.g. the same request's commit).
+  UploadClaim claim = std::move(claim_);
   auto state = writer_->close();
   if (!state.ok()) return state.status();
   if (!write_error_.ok()) {
@@ -62,14 +56,26 @@ Result<UploadState> UploadAppender::finish() {
 
 // ---- Registry: uploads ----
 
-bool Registry::claim(const std::string& id) {
-  std::lock_guard lock(busy_mu_);
-  return busy_uploads_.insert(id).second;
+UploadClaim& UploadClaim::operator=(UploadClaim&& other) noexcept {
+  if (this != &other) {
+    release();
+    registry_ = std::exchange(other.registry_, nullptr);
+    id_ = std::move(other.id_);
+  }
+  return *this;
 }
 
-void Registry::release(const std::string& id) {
+void UploadClaim::release() {
+  if (!registry_) return;
+  std::lock_guard lock(registry_->busy_mu_);
+  registry_->busy_uploads_.erase(id_);
+  registry_ = nullptr;
+}
+
+UploadClaim Registry::claim(const std::string& id) {
   std::lock_guard lock(busy_mu_);
-  busy_uploads_.erase(id);
+  if (!busy_uploads_.insert(id).second) return {};
+  return UploadClaim(this, id);
 }
 
 size_t Registry::uploads_in_progress() const {
@@ -116,41 +122,26 @@ Result<UploadState> Registry::upload_status(const std::string& repository, const
 Result<std::unique_ptr<UploadAppender>> Registry::begin_append(const std::string& repository, const std::string& id) {
   auto record = find_upload(repository, id);
   if (!record.ok()) return record.status();
-  if (!claim(id)) return Status(Errc::blob_upload_invalid, "another request is writing to this upload");
-  auto release_on_error = [&](Status s) -> Result<std::unique_ptr<UploadAppender>> {
-    release(id);
-    return s;
-  };
-  std::unique_ptr<Hasher> hasher = Hasher::restore(HashAlgorithm::sha256, record->hash_state);
-  if (!hasher) {
-    // A state saved by an incompatible build: hash again what the upload holds.
-    hasher = std::make_unique<Hasher>(HashAlgorithm::sha256);
-    auto source = blobs_.read_upload(id, record->storage_state, record->offset);
-    if (!source.ok()) return release_on_error(source.status());
-    std::string buffer(kRehashChunk, '\0');
-    for (;;) {
-      auto n = (*source)->read(buffer.data(), buffer.size());
-      if (!n.ok()) return release_on_error(n.status());
-      if (*n == 0) break;
-      hasher->update(buffer.data(), *n);
-    }
-  }
+  UploadClaim claim = this->claim(id);
+  if (!claim) return Status(Errc::blob_upload_invalid, "another request is writing to this upload");
+  auto hasher = hasher_for(*record, HashAlgorithm::sha256);
+  if (!hasher.ok()) return hasher.status();
   auto writer = blobs_.append_upload(id, record->storage_state, record->offset);
   if (!writer.ok()) {
-    if (writer.status().code() == Errc::not_found) {
-      return release_on_error(Status(Errc::blob_upload_unknown, "upload data is gone"));
-    }
-    return release_on_error(writer.status());
+    if (writer.status().code() == Errc::not_found) return Status(Errc::blob_upload_unknown, "upload data is gone");
+    return writer.status();
   }
   return std::unique_ptr<UploadAppender>(
-      new UploadAppender(*this, std::move(*record), std::move(hasher), std::move(*writer)));
+      new UploadAppender(*this, std::move(claim), std::move(*record), std::move(*hasher), std::move(*writer)));
 }
 
-Result<std::string> Registry::digest_of_upload(const meta::UploadRecord& record, HashAlgorithm algorithm) {
+Result<std::unique_ptr<Hasher>> Registry::hasher_for(const meta::UploadRecord& record, HashAlgorithm algorithm) {
+  // Uploads hash with sha256 as they go; a state from an incompatible build, or another algorithm
+  // (a sha512 digest given at the end), means reading the upload back.
   if (algorithm == HashAlgorithm::sha256) {
-    if (auto hasher = Hasher::restore(HashAlgorithm::sha256, record.hash_state)) return hasher->hex_digest();
+    if (auto hasher = Hasher::restore(HashAlgorithm::sha256, record.hash_state)) return hasher;
   }
-  Hasher hasher(algorithm);
+  auto hasher = std::make_unique<Hasher>(algorithm);
   auto source = blobs_.read_upload(record.id, record.storage_state, record.offset);
   if (!source.ok()) return source.status();
   std::string buffer(kRehashChunk, '\0');
@@ -158,9 +149,9 @@ Result<std::string> Registry::digest_of_upload(const meta::UploadRecord& record,
     auto n = (*source)->read(buffer.data(), buffer.size());
     if (!n.ok()) return n.status();
     if (*n == 0) break;
-    hasher.update(buffer.data(), *n);
+    hasher->update(buffer.data(), *n);
   }
-  return hasher.hex_digest();
+  return hasher;
 }
 
 void Registry::discard_upload(const meta::UploadRecord& record) {
@@ -170,18 +161,13 @@ void Registry::discard_upload(const meta::UploadRecord& record) {
 
 Result<uint64_t> Registry::complete_upload(const std::string& repository, const std::string& id,
                                            const oci::Digest& digest) {
-  if (!claim(id)) return Status(Errc::blob_upload_invalid, "another request is writing to this upload");
-  struct Release {
-    Registry& r;
-    const std::string& id;
-    ~Release() { r.release(id); }
-  } release_guard{*this, id};
-
+  UploadClaim claim = this->claim(id);
+  if (!claim) return Status(Errc::blob_upload_invalid, "another request is writing to this upload");
   auto record = find_upload(repository, id);
   if (!record.ok()) return record.status();
-  auto actual = digest_of_upload(*record, digest.algorithm());
-  if (!actual.ok()) return actual.status();
-  if (*actual != digest.hex()) {
+  auto hasher = hasher_for(*record, digest.algorithm());
+  if (!hasher.ok()) return hasher.status();
+  if ((*hasher)->hex_digest() != digest.hex()) {
     discard_upload(*record);
     return Status(Errc::digest_invalid, "the uploaded content does not match digest " + digest.str());
   }
@@ -196,9 +182,9 @@ Result<uint64_t> Registry::complete_upload(const std::string& repository, const 
 Status Registry::cancel_upload(const std::string& repository, const std::string& id) {
   auto record = find_upload(repository, id);
   if (!record.ok()) return record.status();
-  if (!claim(id)) return Status(Errc::blob_upload_invalid, "another request is writing to this upload");
+  UploadClaim claim = this->claim(id);
+  if (!claim) return Status(Errc::blob_upload_invalid, "another request is writing to this upload");
   discard_upload(*record);
-  release(id);
   return Status::Ok();
 }
 
@@ -207,9 +193,9 @@ size_t Registry::expire_uploads() {
   if (!idle.ok()) return 0;
   size_t removed = 0;
   for (const auto& record : *idle) {
-    if (!claim(record.id)) continue;  // being written right now: not idle after all
+    UploadClaim claim = this->claim(record.id);
+    if (!claim) continue;  // being written right now: not idle after all
     discard_upload(record);
-    release(record.id);
     ++removed;
   }
   return removed;
