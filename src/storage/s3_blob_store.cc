@@ -120,15 +120,29 @@ class S3UploadWriter final : public UploadWriter {
   Status write(const char* data, size_t len) override {
     if (closed_) return Status(Errc::internal, "write after close on upload " + id_);
     if (!failed_.ok()) return failed_;
-    buf_.append(data, len);
     const uint64_t part_size = store_.client_->options().part_size;
-    while (st_.staged() + buf_.size() >= part_size) {
-      Status s = flush_part(part_size);
+    // Takes the new bytes a part at a time, so that at most part_size of them are held here whatever the
+    // size of the chunk; bytes that complete a part are sent from the caller's buffer when nothing else
+    // is pending, without a copy.
+    for (;;) {
+      const uint64_t pending = st_.staged() + buf_.size();
+      const size_t need = pending >= part_size ? 0 : static_cast<size_t>(part_size - pending);
+      if (len < need) break;
+      std::string_view fresh(data, need);
+      if (!buf_.empty()) {
+        buf_.append(data, need);
+        fresh = buf_;
+      }
+      Status s = flush_part(fresh);
       if (!s.ok()) {
         failed_ = s;
         return s;
       }
+      buf_.clear();
+      data += need;
+      len -= need;
     }
+    buf_.append(data, len);
     return Status::Ok();
   }
 
@@ -148,22 +162,18 @@ class S3UploadWriter final : public UploadWriter {
   }
 
  private:
-  // Sends one part made of the staged segments and the first new bytes.
-  Status flush_part(uint64_t part_size) {
+  // Sends one part made of the staged segments and `fresh`, the new bytes that complete it.
+  Status flush_part(std::string_view fresh) {
     S3Client& c = *store_.client_;
     const std::string prefix = store_.upload_prefix(id_);
-    std::string part;
-    part.reserve(part_size);
-    for (const auto& seg : st_.segments) {
-      if (seg.used == 0) continue;
-      auto r = c.call("GET", prefix + seg.name, {}, {{"range", "bytes=0-" + std::to_string(seg.used - 1)}});
-      if (!r.ok()) return r.status();
-      if (failed(*r)) return S3Client::error_of(*r, "read staged bytes of upload " + id_);
-      if (r->body.size() != seg.used) return Status(Errc::io_error, "staged bytes of upload " + id_ + " are short");
-      part += r->body;
+    std::string_view body = fresh;
+    std::string joined;  // staged bytes read back, then `fresh`; only when there are staged bytes
+    if (!st_.segments.empty()) {
+      joined.reserve(static_cast<size_t>(st_.staged()) + fresh.size());
+      BERTH_RETURN_IF_ERROR(store_.read_staged(id_, st_, st_.staged(), joined));
+      joined.append(fresh);
+      body = joined;
     }
-    size_t take = static_cast<size_t>(part_size - part.size());
-    part.append(buf_, 0, take);
     if (st_.multipart_id.empty()) {
       auto r = c.call("POST", prefix + "data", {{"uploads", ""}});
       if (!r.ok()) return r.status();
@@ -173,15 +183,14 @@ class S3UploadWriter final : public UploadWriter {
     }
     const uint64_t number = st_.parts.size() + 1;
     auto r = c.call("PUT", prefix + "data", {{"partNumber", std::to_string(number)}, {"uploadId", st_.multipart_id}},
-                    {}, part);
+                    {}, body);
     if (!r.ok()) return r.status();
     if (r->status == 404) return Status(Errc::blob_upload_invalid, "multipart upload of " + id_ + " is gone");
     if (failed(*r)) return S3Client::error_of(*r, "upload part of " + id_);
     std::string etag = r->header("etag");
     if (etag.empty()) return Status(Errc::io_error, "S3 upload part: no ETag");
-    st_.parts.push_back({number, std::move(etag), part.size()});
+    st_.parts.push_back({number, std::move(etag), body.size()});
     st_.segments.clear();
-    buf_.erase(0, take);
     return Status::Ok();
   }
 
@@ -236,6 +245,12 @@ Status S3BlobStore::require_upload(const std::string& upload_id) {
   return h.status();
 }
 
+Result<S3BlobStore::UploadState> S3BlobStore::load_upload(const std::string& upload_id, const std::string& state) {
+  if (!is_valid_upload_id(upload_id)) return invalid_upload_id();
+  BERTH_RETURN_IF_ERROR(require_upload(upload_id));
+  return UploadState::parse(state);
+}
+
 Result<uint64_t> S3BlobStore::stat(const oci::Digest& digest) {
   auto h = head(blob_key(digest));
   if (!h.ok() && h.status().code() == Errc::not_found) return Status(Errc::not_found, "blob unknown");
@@ -278,9 +293,7 @@ Result<std::string> S3BlobStore::begin_upload(const std::string& upload_id) {
 
 Result<std::unique_ptr<UploadWriter>> S3BlobStore::append_upload(const std::string& upload_id, const std::string& state,
                                                                  uint64_t offset) {
-  if (!is_valid_upload_id(upload_id)) return invalid_upload_id();
-  BERTH_RETURN_IF_ERROR(require_upload(upload_id));
-  auto st = UploadState::parse(state);
+  auto st = load_upload(upload_id, state);
   if (!st.ok()) return st.status();
   const uint64_t total = st->total();
   if (offset > total) {
@@ -309,6 +322,24 @@ Result<std::unique_ptr<UploadWriter>> S3BlobStore::append_upload(const std::stri
   return std::unique_ptr<UploadWriter>(new S3UploadWriter(*this, upload_id, std::move(*st)));
 }
 
+Status S3BlobStore::read_staged(const std::string& upload_id, const UploadState& st, uint64_t limit,
+                                std::string& out) {
+  out.reserve(out.size() + static_cast<size_t>(std::min(limit, st.staged())));
+  for (const auto& seg : st.segments) {
+    if (limit == 0) break;
+    const uint64_t n = std::min(seg.used, limit);
+    if (n == 0) continue;
+    auto r = client_->call("GET", upload_prefix(upload_id) + seg.name, {},
+                           {{"range", "bytes=0-" + std::to_string(n - 1)}});
+    if (!r.ok()) return r.status();
+    if (failed(*r)) return S3Client::error_of(*r, "read staged bytes of upload " + upload_id);
+    if (r->body.size() != n) return Status(Errc::io_error, "staged bytes of upload " + upload_id + " are short");
+    out += r->body;
+    limit -= n;
+  }
+  return Status::Ok();
+}
+
 Status S3BlobStore::assemble(const std::string& upload_id, UploadState& st) {
   const std::string data = upload_prefix(upload_id) + "data";
   auto h = head(data);
@@ -320,13 +351,7 @@ Status S3BlobStore::assemble(const std::string& upload_id, UploadState& st) {
   if (!st.segments.empty()) {
     // The staged bytes become the last part, which may be small. Fewer than part_size bytes in memory.
     std::string last;
-    for (const auto& seg : st.segments) {
-      auto r = client_->call("GET", upload_prefix(upload_id) + seg.name, {},
-                             {{"range", "bytes=0-" + std::to_string(seg.used - 1)}});
-      if (!r.ok()) return r.status();
-      if (failed(*r) || r->body.size() != seg.used) return S3Client::error_of(*r, "read staged bytes");
-      last += r->body;
-    }
+    BERTH_RETURN_IF_ERROR(read_staged(upload_id, st, st.staged(), last));
     const uint64_t number = st.parts.size() + 1;
     auto r = client_->call("PUT", data, {{"partNumber", std::to_string(number)}, {"uploadId", st.multipart_id}}, {},
                            last);
@@ -349,9 +374,7 @@ Status S3BlobStore::assemble(const std::string& upload_id, UploadState& st) {
 
 Result<std::unique_ptr<ByteSource>> S3BlobStore::read_upload(const std::string& upload_id, const std::string& state,
                                                             uint64_t size) {
-  if (!is_valid_upload_id(upload_id)) return invalid_upload_id();
-  BERTH_RETURN_IF_ERROR(require_upload(upload_id));
-  auto st = UploadState::parse(state);
+  auto st = load_upload(upload_id, state);
   if (!st.ok()) return st.status();
   if (st->total() < size) {
     return Status(Errc::blob_upload_invalid, "upload holds fewer than " + std::to_string(size) + " bytes");
@@ -414,9 +437,7 @@ Status S3BlobStore::copy_range(const std::string& from, uint64_t size, const std
 
 Status S3BlobStore::commit_upload(const std::string& upload_id, const std::string& state, const oci::Digest& digest,
                                   uint64_t size) {
-  if (!is_valid_upload_id(upload_id)) return invalid_upload_id();
-  BERTH_RETURN_IF_ERROR(require_upload(upload_id));
-  auto st = UploadState::parse(state);
+  auto st = load_upload(upload_id, state);
   if (!st.ok()) return st.status();
   if (st->total() < size) {
     return Status(Errc::blob_upload_invalid, "upload holds " + std::to_string(st->total()) +
@@ -430,15 +451,7 @@ Status S3BlobStore::commit_upload(const std::string& upload_id, const std::strin
     if (st->parts.empty()) {
       // Fewer than part_size bytes, all staged: read them and put the blob in one request.
       std::string body;
-      for (const auto& seg : st->segments) {
-        if (body.size() == size) break;
-        uint64_t n = std::min<uint64_t>(seg.used, size - body.size());
-        auto r = client_->call("GET", upload_prefix(upload_id) + seg.name, {},
-                               {{"range", "bytes=0-" + std::to_string(n - 1)}});
-        if (!r.ok()) return r.status();
-        if (failed(*r) || r->body.size() != n) return S3Client::error_of(*r, "read staged bytes");
-        body += r->body;
-      }
+      BERTH_RETURN_IF_ERROR(read_staged(upload_id, *st, size, body));
       auto r = client_->call("PUT", key, {}, {}, body);
       if (!r.ok()) return r.status();
       if (failed(*r)) return S3Client::error_of(*r, "put blob");

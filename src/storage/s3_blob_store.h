@@ -80,7 +80,11 @@ class S3BlobStore final : public BlobStore {
   friend class S3UploadWriter;
   struct UploadState;
   Status require_upload(const std::string& upload_id);
+  // Checks the id and that the upload exists, then parses its state.
+  Result<UploadState> load_upload(const std::string& upload_id, const std::string& state);
   Result<uint64_t> head(const std::string& key);
+  // Appends the first `limit` staged bytes of the upload (its segments, in order) to `out`.
+  Status read_staged(const std::string& upload_id, const UploadState& st, uint64_t limit, std::string& out);
   Status assemble(const std::string& upload_id, UploadState& st);
   Status copy_range(const std::string& from, uint64_t size, const std::string& to);
   Status delete_upload_objects(const std::string& upload_id);

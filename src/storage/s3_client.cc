@@ -87,26 +87,36 @@ std::string HttpResult::header(std::string_view lowercase_name) const {
   return std::string();
 }
 
+namespace {
+
+// The text of the first <tag>…</tag> at or after `pos`, unescaped; advances `pos` past it.
+bool xml_next(std::string_view xml, std::string_view open, std::string_view close, size_t& pos, std::string& out) {
+  size_t a = xml.find(open, pos);
+  if (a == std::string_view::npos) return false;
+  a += open.size();
+  size_t b = xml.find(close, a);
+  if (b == std::string_view::npos) return false;
+  out = xml_unescape(xml.substr(a, b - a));
+  pos = b + close.size();
+  return true;
+}
+
+}  // namespace
+
 std::vector<std::string> xml_all(std::string_view xml, std::string_view tag) {
   std::vector<std::string> out;
   const std::string open = "<" + std::string(tag) + ">";
   const std::string close = "</" + std::string(tag) + ">";
   size_t pos = 0;
-  for (;;) {
-    size_t a = xml.find(open, pos);
-    if (a == std::string_view::npos) break;
-    a += open.size();
-    size_t b = xml.find(close, a);
-    if (b == std::string_view::npos) break;
-    out.push_back(xml_unescape(xml.substr(a, b - a)));
-    pos = b + close.size();
-  }
+  for (std::string text; xml_next(xml, open, close, pos, text);) out.push_back(std::move(text));
   return out;
 }
 
 std::string xml_first(std::string_view xml, std::string_view tag) {
-  auto all = xml_all(xml, tag);
-  return all.empty() ? std::string() : all.front();
+  size_t pos = 0;
+  std::string text;
+  xml_next(xml, "<" + std::string(tag) + ">", "</" + std::string(tag) + ">", pos, text);
+  return text;
 }
 
 std::string xml_escape(std::string_view text) {
@@ -345,7 +355,7 @@ class S3RangeStream final : public ByteSource {
       if (msg->msg != CURLMSG_DONE) continue;
       finished_ = true;
       if (msg->data.result != CURLE_OK) error_ = curl_error(msg->data.result, "GET " + key_);
-      else if (status_ >= 300 || status() >= 300) error_ = S3Client::error_of(HttpResult{status(), err_body_, {}}, "GET " + key_);
+      else if (status() >= 300) error_ = S3Client::error_of(HttpResult{status(), err_body_, {}}, "GET " + key_);
     }
     if (!finished_ && pos_ == buf_.size() && !paused_) curl_multi_poll(multi_, nullptr, 0, 1000, nullptr);
   }

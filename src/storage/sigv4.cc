@@ -143,8 +143,9 @@ std::pair<std::string, std::string> canonical_headers(const Params& headers) {
   return {std::move(block), std::move(names)};
 }
 
-std::string canonical_request(const Request& request) {
-  auto [block, names] = canonical_headers(request.headers);
+namespace {
+
+std::string canonical_request_with(const Request& request, const std::string& block, const std::string& names) {
   std::string out;
   out += request.method;
   out.push_back('\n');
@@ -158,6 +159,13 @@ std::string canonical_request(const Request& request) {
   out.push_back('\n');
   out += request.payload_hash;
   return out;
+}
+
+}  // namespace
+
+std::string canonical_request(const Request& request) {
+  auto [block, names] = canonical_headers(request.headers);
+  return canonical_request_with(request, block, names);
 }
 
 std::string credential_scope(std::string_view amz_date, std::string_view region, std::string_view service) {
@@ -199,12 +207,13 @@ std::string signature(std::string_view signing_key, std::string_view string_to_s
 Signed sign(const Request& request, const Credentials& credentials, std::string_view region,
             std::string_view service, std::string_view amz_date) {
   Signed out;
-  out.canonical_request = canonical_request(request);
+  const auto [block, names] = canonical_headers(request.headers);
+  out.canonical_request = canonical_request_with(request, block, names);
   const std::string scope = credential_scope(amz_date, region, service);
   out.string_to_sign = string_to_sign(amz_date, scope, out.canonical_request);
   out.signature = signature(signing_key(credentials.secret_key, amz_date, region, service), out.string_to_sign);
   out.authorization = std::string(kAlgorithm) + " Credential=" + credentials.access_key + "/" + scope +
-                      ", SignedHeaders=" + canonical_headers(request.headers).second +
+                      ", SignedHeaders=" + names +
                       ", Signature=" + out.signature;
   return out;
 }

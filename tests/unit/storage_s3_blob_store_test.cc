@@ -212,6 +212,30 @@ TEST_F(S3BlobStoreTest, ChunksSmallerThanAPartBecomeMultipartParts) {
   EXPECT_TRUE(xml_all(mps->body, "UploadId").empty()) << mps->body;
 }
 
+TEST_F(S3BlobStoreTest, OneWriteLargerThanAPartIsSentAsParts) {
+  // 1 MiB staged first, then 11 MiB in a single write(): part 1 joins the staged bytes and 4 MiB of the
+  // write, part 2 comes straight from the caller's buffer, 2 MiB remain staged.
+  const std::string data = pattern_bytes(12u << 20, 16);
+  const std::string id = new_upload_id();
+  auto s0 = store_->begin_upload(id);
+  ASSERT_TRUE(s0.ok());
+  std::string s1 = append(*store_, id, *s0, 0, std::string_view(data).substr(0, 1u << 20));
+  EXPECT_EQ(parts_in(s1), 0u);
+  auto w = store_->append_upload(id, s1, 1u << 20);
+  ASSERT_TRUE(w.ok()) << w.status().message();
+  Status ws = (*w)->write(data.data() + (1u << 20), data.size() - (1u << 20));
+  ASSERT_TRUE(ws.ok()) << ws.message();
+  auto s2 = (*w)->close();
+  ASSERT_TRUE(s2.ok()) << s2.status().message();
+  EXPECT_EQ(parts_in(*s2), 2u) << *s2;
+  const oci::Digest d = oci::Digest::of(data);
+  Status c = store_->commit_upload(id, *s2, d, data.size());
+  ASSERT_TRUE(c.ok()) << c.message();
+  auto back = get(*store_, d, 0, data.size());
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_TRUE(*back == data);
+}
+
 TEST_F(S3BlobStoreTest, AnotherInstanceContinuesTheUploadFromItsState) {
   // Two "nodes": separate stores, separate connection pools, sharing only the bucket and the state.
   auto node_b = make_store(store_->client().options().prefix);
