@@ -252,27 +252,14 @@ fleet_stop_all() {
 NGINX_DIR="" NGINX_ADDR="" NGINX_PID=""
 # nginx_start NODE...: nginx on a free port, balancing over the named nodes. Sets NGINX_ADDR.
 nginx_start() {
-  command -v nginx >/dev/null || fail "nginx is not installed (scripts/install-deps.sh test)"
   NGINX_DIR="$WORK/nginx"
-  mkdir -p "$NGINX_DIR/tmp"
+  mkdir -p "$NGINX_DIR"
   NGINX_ADDR="127.0.0.1:$(free_port)"
   local servers="" n
   for n in "$@"; do servers+="    server ${NODE_ADDR[$n]} max_fails=1 fail_timeout=5s;"$'\n'; done
-  local user_line=""
-  [[ $(id -u) -eq 0 ]] && user_line="user root;"
-  cat >"$NGINX_DIR/nginx.conf" <<EOF
-$user_line
-worker_processes 2;
-pid $NGINX_DIR/nginx.pid;
-error_log $NGINX_DIR/error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log $NGINX_DIR/access.log;
-  client_body_temp_path $NGINX_DIR/tmp/body;
-  proxy_temp_path $NGINX_DIR/tmp/proxy;
-  fastcgi_temp_path $NGINX_DIR/tmp/fastcgi;
-  uwsgi_temp_path $NGINX_DIR/tmp/uwsgi;
-  scgi_temp_path $NGINX_DIR/tmp/scgi;
+  {
+    e2e_nginx_conf_head "$NGINX_DIR" 2 1024 "$NGINX_DIR/access.log"
+    cat <<EOF
 
   upstream berth {
 $servers    keepalive 32;
@@ -295,18 +282,11 @@ $servers    keepalive 32;
   }
 }
 EOF
-  nginx -t -p "$NGINX_DIR" -e "$NGINX_DIR/error.log" -c "$NGINX_DIR/nginx.conf" >"$WORK/logs/nginx-t.log" 2>&1 ||
-    fail "nginx -t: $(cat "$WORK/logs/nginx-t.log")"
-  nginx -p "$NGINX_DIR" -e "$NGINX_DIR/error.log" -c "$NGINX_DIR/nginx.conf" -g 'daemon off;' \
-    >"$WORK/logs/nginx.out" 2>&1 &
-  NGINX_PID=$!
-  local i code=""
-  for ((i = 0; i < 100; i++)); do
-    kill -0 "$NGINX_PID" 2>/dev/null || fail "nginx exited: $(cat "$WORK/logs/nginx.out" "$NGINX_DIR/error.log" 2>/dev/null)"
-    code="$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://$NGINX_ADDR/v2/" || true)"
-    [[ "$code" == 200 || "$code" == 401 ]] && break
-    sleep 0.1
-  done
+  } >"$NGINX_DIR/nginx.conf"
+  e2e_nginx_run "$NGINX_DIR" "http://$NGINX_ADDR/v2/"
+  NGINX_PID="$E2E_NGINX_PID"
+  local code
+  code="$(http_code GET "http://$NGINX_ADDR/v2/")"
   [[ "$code" == 200 || "$code" == 401 ]] || fail "nginx on $NGINX_ADDR: GET /v2/ answered '$code'"
   log "nginx pid $NGINX_PID on $NGINX_ADDR over: $*"
 }
@@ -333,6 +313,17 @@ http_code() {
 
 # header_of FILE NAME: a header's value from a curl -D dump (last response).
 header_of() { awk -v n="$(tr 'A-Z' 'a-z' <<<"$2"):" 'tolower($1) == n {sub(/^[^:]*: */, ""); v = $0} END {print v}' "$1" | tr -d '\r'; }
+
+# wait_code CODE SECONDS URL [curl args...]: polls GET URL until it answers CODE; prints the last status.
+wait_code() {
+  local want="$1" deadline=$((SECONDS + $2)) url="$3" code=""; shift 3
+  while :; do
+    code="$(http_code GET "$url" "$@")"
+    [[ "$code" == "$want" ]] || ((SECONDS >= deadline)) || { sleep 0.2; continue; }
+    break
+  done
+  echo "$code"
+}
 
 # path_of URL_OR_PATH: the path (and query) of a Location header, absolute or not.
 path_of() { sed -E 's#^[a-zA-Z]+://[^/]+##' <<<"$1"; }

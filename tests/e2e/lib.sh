@@ -322,10 +322,13 @@ e2e_peak_rss_kib() {
 # e2e_build_image DIR TAG [build-test-image.sh options...]: builds a test image into an OCI layout;
 # prints the manifest digest.
 e2e_build_image() {
-  local dir="$1" tag="$2"; shift 2
-  timeout "$E2E_TIMEOUT" bash "$BERTH_SOURCE_DIR/scripts/build-test-image.sh" --out "$dir" --tag "$tag" "$@" \
-    2>"$WORK/logs/build-image-$tag.log" | tail -n 1 ||
+  local dir="$1" tag="$2" out; shift 2
+  out="$(timeout "$E2E_TIMEOUT" bash "$BERTH_SOURCE_DIR/scripts/build-test-image.sh" --out "$dir" --tag "$tag" "$@" \
+    2>"$WORK/logs/build-image-$tag.log" | tail -n 1)" ||
     fail "build-test-image.sh failed: $(tail -n 20 "$WORK/logs/build-image-$tag.log")"
+  [[ "$out" =~ ^sha256:[0-9a-f]{64}$ ]] || fail "build-test-image.sh printed '$out', not a manifest digest"
+  assert_eq "$(oci_tag_digest "$dir" "$tag")" "$out" "digest of tag $tag in $dir/index.json"
+  echo "$out"
 }
 
 # oci_tag_digest DIR TAG: manifest digest of TAG in an OCI layout's index.json.
@@ -463,4 +466,71 @@ e2e_make_pki() {
     -CAcreateserial -extfile "$pki/server.ext" -out "$pki/server.crt" 2>>"$WORK/logs/openssl.log" ||
     fail "openssl: sign: $(cat "$WORK/logs/openssl.log")"
   openssl verify -CAfile "$pki/ca.crt" "$pki/server.crt" >/dev/null || fail "the server certificate does not verify"
+}
+
+# ---------------------------------------------------------------------------------------------------
+# Shared S3 server and nginx
+
+# e2e_s3_shared_start: starts (or joins) the shared radosgw (scripts/start-s3.sh --shared, which stops
+# it once this shell is gone) and exports the BERTH_S3_* variables it prints. A Ceph cluster's first
+# start now and then fails on a race inside Ceph (exit 1): up to three tries.
+e2e_s3_shared_start() {
+  step "start the shared S3 server (radosgw)"
+  export BERTH_S3_WATCH_PID=$$
+  local out="" rc try
+  for try in 1 2 3; do
+    echo "== try $try" >>"$WORK/logs/start-s3.log"
+    rc=0
+    out="$(timeout 240 bash "$BERTH_SOURCE_DIR/scripts/start-s3.sh" --shared 2>>"$WORK/logs/start-s3.log")" || rc=$?
+    ((rc == 1)) || break
+  done
+  ((rc != 2)) || fail "radosgw is not installed (scripts/install-deps.sh test)"
+  ((rc == 0)) || fail "start-s3.sh failed (exit $rc): $(tail -n 20 "$WORK/logs/start-s3.log")"
+  eval "$out"
+  [[ -n "${BERTH_S3_ENDPOINT:-}" && -n "${BERTH_S3_ACCESS_KEY:-}" ]] ||
+    fail "start-s3.sh printed no endpoint/credentials: $out"
+}
+
+# e2e_nginx_conf_head DIR WORKERS CONNECTIONS ACCESS_LOG: prints the start of an nginx.conf whose pid,
+# logs and temporary files are below DIR, up to the open `http {` block (the caller adds its upstreams
+# and servers and the closing brace). ACCESS_LOG: a file, or "off".
+e2e_nginx_conf_head() {
+  local d="$1"
+  [[ $(id -u) -ne 0 ]] || echo "user root;"
+  cat <<EOC
+worker_processes $2;
+pid $d/nginx.pid;
+error_log $d/error.log warn;
+events { worker_connections $3; }
+http {
+  access_log $4;
+  client_body_temp_path $d/tmp/body;
+  proxy_temp_path $d/tmp/proxy;
+  fastcgi_temp_path $d/tmp/fastcgi;
+  uwsgi_temp_path $d/tmp/uwsgi;
+  scgi_temp_path $d/tmp/scgi;
+EOC
+}
+
+# e2e_nginx_run DIR URL [curl args...]: checks DIR/nginx.conf (nginx -t), starts nginx in the
+# foreground on it, stopped at exit, and waits until URL answers with any HTTP status. Sets
+# E2E_NGINX_PID.
+E2E_NGINX_PID=""
+e2e_nginx_run() {
+  local d="$1" url="$2" i code=""; shift 2
+  command -v nginx >/dev/null || fail "nginx is not installed (scripts/install-deps.sh test)"
+  mkdir -p "$d/tmp"
+  nginx -t -p "$d" -e "$d/error.log" -c "$d/nginx.conf" >"$WORK/logs/nginx-t.log" 2>&1 ||
+    fail "nginx -t: $(cat "$WORK/logs/nginx-t.log")"
+  nginx -p "$d" -e "$d/error.log" -c "$d/nginx.conf" -g 'daemon off;' >"$WORK/logs/nginx.out" 2>&1 &
+  E2E_NGINX_PID=$!
+  e2e_on_exit "kill -QUIT $E2E_NGINX_PID 2>/dev/null; wait $E2E_NGINX_PID 2>/dev/null"
+  for ((i = 0; i < 100; i++)); do
+    kill -0 "$E2E_NGINX_PID" 2>/dev/null ||
+      fail "nginx exited: $(cat "$WORK/logs/nginx.out" "$d/error.log" 2>/dev/null)"
+    code="$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$@" "$url" || true)"
+    [[ "$code" != 000 && -n "$code" ]] && return 0
+    sleep 0.1
+  done
+  fail "nginx in $d: $url did not answer within 10 s"
 }

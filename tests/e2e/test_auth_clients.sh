@@ -228,6 +228,7 @@ step "4. the pull secret's read-only token cannot push"
 run_fails skopeo copy --dest-tls-verify=false --dest-creds "$creds" "oci:$src:1.0" "docker://$private:from-pull-secret"
 refused_with "$RUN_OUT" 'denied|403|unauthorized|401' "push with the pull secret's read-only token"
 run_fails skopeo inspect --tls-verify=false --creds "alice:$PAT" "docker://$private:from-pull-secret"
+refused_with "$RUN_OUT" 'manifest unknown|not found|404' "the refused push left tag from-pull-secret"
 
 # ---------------------------------------------------------------------------------------------------
 step "5. the CI token pushes to acme/ci-app"
@@ -239,7 +240,10 @@ step "5. the CI token cannot push to acme/other, nor read the private acme/priva
 run_fails skopeo copy --dest-tls-verify=false --dest-creds "alice:$CI" "oci:$src:1.0" "docker://$REG/acme/other:1.0"
 refused_with "$RUN_OUT" 'denied|403|unauthorized|401' "CI token push outside its packages"
 run_fails skopeo inspect --tls-verify=false --creds "alice:$PAT" "docker://$REG/acme/other:1.0"
+refused_with "$RUN_OUT" 'manifest unknown|name unknown|not found|404' "the refused push left acme/other:1.0"
 run_fails skopeo inspect --tls-verify=false --creds "alice:$CI" "docker://$private:1.0"
+# (A package the token may not read answers as a missing one: manifest unknown.)
+refused_with "$RUN_OUT" 'manifest unknown|name unknown|denied|403|unauthorized|401|404' "CI token read of $private:1.0"
 
 step "5. CI tokens never delete an org-owned package (even with delete:packages)"
 run_fails skopeo delete --tls-verify=false --creds "alice:$CI" "docker://$REG/acme/ci-app:1.0"
@@ -251,6 +255,7 @@ assert_eq "$(jq -r .Digest "$RUN_OUT")" "$digest" "acme/ci-app:1.0 after the ref
 # The control: alice's PAT with delete:packages (she is acme's admin) may delete it.
 run skopeo delete --tls-verify=false --creds "alice:$PAT_DEL" "docker://$REG/acme/ci-app:1.0"
 run_fails skopeo inspect --tls-verify=false --creds "alice:$PAT" "docker://$REG/acme/ci-app:1.0"
+refused_with "$RUN_OUT" 'manifest unknown|not found|404' "acme/ci-app:1.0 after alice deleted it"
 
 # ---------------------------------------------------------------------------------------------------
 step "6. secrets never appear in the registry log"

@@ -447,13 +447,7 @@ done
 fleet_pg_stop
 t0=$EPOCHREALTIME
 for n in A B; do
-  code=""
-  for _ in $(seq 1 100); do
-    code="$(http_code GET "http://${NODE_ADDR[$n]}/readyz" --max-time 15)"
-    [[ "$code" == 503 ]] && break
-    sleep 0.2
-  done
-  assert_eq "$code" 503 "GET /readyz on $n with PostgreSQL stopped"
+  assert_eq "$(wait_code 503 30 "http://${NODE_ADDR[$n]}/readyz" --max-time 15)" 503 "GET /readyz on $n with PostgreSQL stopped"
 done
 log "both nodes not ready $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }') s after PostgreSQL stopped; /healthz on A: $(http_code GET "http://$A/healthz")"
 assert_eq "$(http_code GET "http://$A/healthz")" 200 "GET /healthz on A with PostgreSQL stopped (the process is alive)"
@@ -462,13 +456,7 @@ timeout 60 bash "$BERTH_SOURCE_DIR/scripts/start-postgres.sh" "$PG_DIR" >/dev/nu
   fail "restarting PostgreSQL failed: $(tail -n 5 "$WORK/logs/start-postgres.log")"
 t0=$EPOCHREALTIME
 for n in A B; do
-  code=""
-  for _ in $(seq 1 100); do
-    code="$(http_code GET "http://${NODE_ADDR[$n]}/readyz" --max-time 15)"
-    [[ "$code" == 200 ]] && break
-    sleep 0.2
-  done
-  assert_eq "$code" 200 "GET /readyz on $n after PostgreSQL came back"
+  assert_eq "$(wait_code 200 30 "http://${NODE_ADDR[$n]}/readyz" --max-time 15)" 200 "GET /readyz on $n after PostgreSQL came back"
 done
 log "both nodes ready again $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }') s after PostgreSQL restarted"
 code="$(http_code GET "http://$B/v2/alice/fleet/manifests/1.0" -H "Accept: $oci_accept" -H "Authorization: Bearer $jwt_a")"

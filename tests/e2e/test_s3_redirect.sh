@@ -6,11 +6,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 e2e_init skopeo umoci
 e2e_containers_env
 
-step "start the shared S3 server (radosgw)"
-export BERTH_S3_WATCH_PID=$$
-s3_env="$(timeout 240 bash "$BERTH_SOURCE_DIR/scripts/start-s3.sh" --shared 2>"$WORK/logs/start-s3.log")" ||
-  fail "start-s3.sh failed: $(tail -n 20 "$WORK/logs/start-s3.log")"
-eval "$s3_env"
+e2e_s3_shared_start
 export BERTH_STORAGE=s3 BERTH_S3_REDIRECT_SECONDS=300
 export BERTH_S3_PREFIX="e2e-redirect-$(printf '%04x%04x' $RANDOM $RANDOM)/"
 
