@@ -119,7 +119,7 @@ Result<bool> Stmt::step() {
       lengths.push_back(static_cast<int>(p.value.size()));
       formats.push_back(p.binary ? 1 : 0);
     }
-    auto result = conn_->execute(name_, values, lengths, formats);
+    auto result = conn_->execute(*name_, values, lengths, formats);
     if (!result.ok()) return result.status();
     result_.reset(*result);
   }
@@ -181,9 +181,9 @@ Result<std::unique_ptr<Connection>> Connection::open(const Endpoint& endpoint) {
 Connection::~Connection() { PQfinish(conn_); }
 
 Result<Stmt> Connection::prepare(std::string_view sql) {
-  std::string key(sql);
-  auto it = statements_.find(key);
+  auto it = statements_.find(sql);
   if (it != statements_.end()) return Stmt(this, it->second);
+  std::string key(sql);
   std::string name = "berth_" + std::to_string(statements_.size() + 1);
   std::unique_ptr<PGresult, void (*)(PGresult*)> res(
       PQprepare(conn_, name.c_str(), sql::numbered_placeholders(sql).c_str(), 0, nullptr), PQclear);
@@ -251,62 +251,6 @@ Status Connection::fail(const PGresult* result, std::string_view what) {
   text += ": " + msg;
   if (!last_sqlstate_.empty()) text += " (SQLSTATE " + last_sqlstate_ + ")";
   return Status(Errc::io_error, endpoint_->redact(std::move(text)));
-}
-
-// ---- Pool ----
-
-Pool::Lease::~Lease() {
-  if (!conn_) return;
-  // A transaction left open by a failed path must not leak into the next caller's work.
-  if (!conn_->broken() && conn_->in_transaction()) (void)conn_->exec("ROLLBACK");
-  pool_->release(std::move(conn_));
-}
-
-void Pool::add(std::unique_ptr<Connection> conn) {
-  std::lock_guard lock(mu_);
-  ++open_;
-  idle_.push_back(std::move(conn));
-}
-
-Result<Pool::Lease> Pool::acquire() {
-  std::vector<std::unique_ptr<Connection>> dead;  // closed outside the lock
-  std::unique_lock lock(mu_);
-  while (true) {
-    returned_.wait(lock, [&] { return !idle_.empty() || open_ < max_; });
-    if (idle_.empty()) break;
-    auto conn = std::move(idle_.back());
-    idle_.pop_back();
-    if (conn->alive()) return Lease(this, std::move(conn));
-    dead.push_back(std::move(conn));
-    --open_;
-  }
-  ++open_;
-  lock.unlock();  // connecting takes a network round trip or a timeout: do not hold up other callers
-  dead.clear();
-  auto conn = Connection::open(endpoint_);
-  if (!conn.ok()) {
-    lock.lock();
-    --open_;
-    returned_.notify_one();
-    return conn.status();
-  }
-  return Lease(this, std::move(*conn));
-}
-
-void Pool::release(std::unique_ptr<Connection> conn) {
-  std::vector<std::unique_ptr<Connection>> dead;
-  {
-    std::lock_guard lock(mu_);
-    if (conn->broken()) {
-      dead.push_back(std::move(conn));
-      for (auto& idle : idle_) dead.push_back(std::move(idle));
-      open_ -= dead.size();
-      idle_.clear();
-    } else {
-      idle_.push_back(std::move(conn));
-    }
-  }
-  returned_.notify_all();
 }
 
 }  // namespace berth::meta::pg

@@ -12,10 +12,8 @@
 #include <libpq-fe.h>
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -24,6 +22,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "meta/conn_pool.h"
 #include "meta/sql_common.h"
 
 namespace berth::meta::pg {
@@ -47,7 +46,8 @@ class Connection;
 // the rows (the first call executes) or run() for statements whose rows do not matter.
 class Stmt {
  public:
-  Stmt(Connection* conn, const std::string& name) : conn_(conn), name_(name) {}
+  // `name` is the connection's cached server-side name: it lives as long as the connection.
+  Stmt(Connection* conn, const std::string& name) : conn_(conn), name_(&name) {}
   Stmt(Stmt&&) noexcept = default;
   Stmt& operator=(Stmt&&) = delete;
   Stmt(const Stmt&) = delete;
@@ -78,7 +78,7 @@ class Stmt {
   Param& param(int index);
 
   Connection* conn_;
-  std::string name_;
+  const std::string* name_;
   std::vector<Param> params_;
   std::unique_ptr<PGresult, void (*)(PGresult*)> result_{nullptr, PQclear};
   int row_ = -1;
@@ -123,44 +123,19 @@ class Connection {
 
   PGconn* conn_;
   const Endpoint* endpoint_;
-  std::unordered_map<std::string, std::string> statements_;  // SQL text -> server-side name
+  std::unordered_map<std::string, std::string, sql::StringHash, std::equal_to<>> statements_;  // SQL text -> server-side name
   int64_t changes_ = 0;
   std::string last_sqlstate_;
 };
 
-// Hands out connections, one per concurrent caller, opening more on demand up to a limit; beyond it,
-// callers wait. A connection returned broken is closed, and so are the idle ones: what broke one (most
-// often a server restart) has usually broken all, and reconnecting is cheaper than failing a request.
-class Pool {
+// Hands out connections, one per concurrent caller (sql::ConnectionPool). A connection the server
+// closed while idle is replaced before it is handed out; one returned broken is closed, and so are the
+// idle ones: what broke one (most often a server restart) has usually broken all, and reconnecting is
+// cheaper than failing a request.
+class Pool : public sql::ConnectionPool<Connection, Endpoint> {
  public:
-  class Lease {
-   public:
-    Lease(Pool* pool, std::unique_ptr<Connection> conn) : pool_(pool), conn_(std::move(conn)) {}
-    Lease(Lease&&) noexcept = default;
-    Lease& operator=(Lease&&) = delete;
-    ~Lease();
-    Connection& operator*() const { return *conn_; }
-    Connection* operator->() const { return conn_.get(); }
-
-   private:
-    Pool* pool_;
-    std::unique_ptr<Connection> conn_;
-  };
-
-  Pool(Endpoint endpoint, size_t max_connections) : endpoint_(std::move(endpoint)), max_(max_connections) {}
-  const Endpoint& endpoint() const { return endpoint_; }
-  void add(std::unique_ptr<Connection> conn);
-  Result<Lease> acquire();
-
- private:
-  void release(std::unique_ptr<Connection> conn);
-
-  const Endpoint endpoint_;
-  const size_t max_;
-  std::mutex mu_;
-  std::condition_variable returned_;
-  std::vector<std::unique_ptr<Connection>> idle_;
-  size_t open_ = 0;  // idle + leased + being opened
+  using ConnectionPool::ConnectionPool;
+  const Endpoint& endpoint() const { return target(); }
 };
 
 // The PostgreSQL transaction and retry rules: the shared store bodies (SqlMetadataStore,

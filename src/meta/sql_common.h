@@ -7,7 +7,10 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <limits>
+#include <string>
+#include <string_view>
 
 #include "common/status.h"
 
@@ -33,5 +36,12 @@ inline int64_t to_sql(uint64_t v) {
 
 // The reverse, for columns that hold sizes and offsets: a negative value (never written) reads as 0.
 inline uint64_t to_u64(int64_t v) { return v < 0 ? 0 : static_cast<uint64_t>(v); }
+
+// Hash for maps keyed by std::string that are looked up by std::string_view (C++20 heterogeneous
+// lookup): the per-connection statement caches, so a cache hit does not copy the SQL text.
+struct StringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+};
 
 }  // namespace berth::meta::sql

@@ -119,8 +119,7 @@ Connection::~Connection() {
 }
 
 Result<Stmt> Connection::prepare(std::string_view sql) {
-  std::string key(sql);
-  auto it = statements_.find(key);
+  auto it = statements_.find(sql);
   if (it != statements_.end()) return Stmt(this, it->second);
   if (sql.size() > static_cast<size_t>(std::numeric_limits<int>::max())) {
     return Status(Errc::internal, "statement too long");
@@ -128,10 +127,10 @@ Result<Stmt> Connection::prepare(std::string_view sql) {
   sqlite3_stmt* stmt = nullptr;
   // PERSISTENT: these statements live as long as the connection, so let SQLite allocate them outside
   // its short-lived lookaside memory.
-  int rc = sqlite3_prepare_v3(db_, key.data(), static_cast<int>(key.size()), SQLITE_PREPARE_PERSISTENT, &stmt,
+  int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &stmt,
                               nullptr);
-  if (rc != SQLITE_OK) return fail(rc, "preparing " + key);
-  statements_.emplace(std::move(key), stmt);
+  if (rc != SQLITE_OK) return fail(rc, "preparing " + std::string(sql));
+  statements_.emplace(std::string(sql), stmt);
   return Stmt(this, stmt);
 }
 
@@ -159,49 +158,6 @@ Status Connection::fail(int rc, std::string_view what) {
   msg += ": ";
   msg += sqlite3_errmsg(db_);
   return Status(Errc::io_error, std::move(msg));
-}
-
-// ---- Pool ----
-
-Pool::Lease::~Lease() {
-  if (!conn_) return;
-  // A transaction left open by a failed path must not leak into the next caller's work.
-  if (conn_->in_transaction()) (void)conn_->exec("ROLLBACK");
-  pool_->release(std::move(conn_));
-}
-
-void Pool::add(std::unique_ptr<Connection> conn) {
-  std::lock_guard lock(mu_);
-  ++open_;
-  idle_.push_back(std::move(conn));
-}
-
-Result<Pool::Lease> Pool::acquire() {
-  std::unique_lock lock(mu_);
-  returned_.wait(lock, [&] { return !idle_.empty() || open_ < max_; });
-  if (!idle_.empty()) {
-    auto conn = std::move(idle_.back());
-    idle_.pop_back();
-    return Lease(this, std::move(conn));
-  }
-  ++open_;
-  lock.unlock();  // opening touches the disk: do not hold up other callers
-  auto conn = Connection::open(file_);
-  if (!conn.ok()) {
-    lock.lock();
-    --open_;
-    returned_.notify_one();
-    return conn.status();
-  }
-  return Lease(this, std::move(*conn));
-}
-
-void Pool::release(std::unique_ptr<Connection> conn) {
-  {
-    std::lock_guard lock(mu_);
-    idle_.push_back(std::move(conn));
-  }
-  returned_.notify_one();
 }
 
 }  // namespace berth::meta::sqlite

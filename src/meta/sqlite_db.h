@@ -8,11 +8,9 @@
 #include <sqlite3.h>
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -21,6 +19,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "meta/conn_pool.h"
 #include "meta/sql_common.h"
 
 namespace berth::meta::sqlite {
@@ -77,6 +76,9 @@ class Connection {
   // Rows changed by the last INSERT / UPDATE / DELETE on this connection.
   int64_t changes() const;
   bool in_transaction() const;
+  // For the pool: a SQLite connection is a file handle, never dropped by a server.
+  bool alive() const { return true; }
+  bool broken() const { return false; }
 
   // Whether the last failure was SQLITE_BUSY / SQLITE_LOCKED, i.e. worth retrying. Reset by
   // clear_last_error() before each attempt.
@@ -90,42 +92,15 @@ class Connection {
   explicit Connection(sqlite3* db) : db_(db) {}
   sqlite3* db_;
   int last_rc_ = SQLITE_OK;
-  std::unordered_map<std::string, sqlite3_stmt*> statements_;
+  std::unordered_map<std::string, sqlite3_stmt*, sql::StringHash, std::equal_to<>> statements_;
 };
 
-// Hands out connections, one per concurrent caller, opening more on demand up to a limit; beyond it,
-// callers wait for one to be returned. Idle connections are kept open (their statement caches are the
-// point).
-class Pool {
+// Hands out connections, one per concurrent caller (sql::ConnectionPool), opening more on demand up to a
+// limit; beyond it, callers wait for one to be returned. Idle connections are kept open (their statement
+// caches are the point).
+class Pool : public sql::ConnectionPool<Connection, std::filesystem::path> {
  public:
-  class Lease {
-   public:
-    Lease(Pool* pool, std::unique_ptr<Connection> conn) : pool_(pool), conn_(std::move(conn)) {}
-    Lease(Lease&&) noexcept = default;
-    Lease& operator=(Lease&&) = delete;
-    ~Lease();
-    Connection& operator*() const { return *conn_; }
-    Connection* operator->() const { return conn_.get(); }
-
-   private:
-    Pool* pool_;
-    std::unique_ptr<Connection> conn_;
-  };
-
-  Pool(std::filesystem::path file, size_t max_connections) : file_(std::move(file)), max_(max_connections) {}
-  // Starts the pool with an already open connection (the one that ran the migrations).
-  void add(std::unique_ptr<Connection> conn);
-  Result<Lease> acquire();
-
- private:
-  void release(std::unique_ptr<Connection> conn);
-
-  const std::filesystem::path file_;
-  const size_t max_;
-  std::mutex mu_;
-  std::condition_variable returned_;
-  std::vector<std::unique_ptr<Connection>> idle_;
-  size_t open_ = 0;  // idle + leased + being opened
+  using ConnectionPool::ConnectionPool;
 };
 
 // The SQLite transaction and retry rules: the shared store bodies (SqlMetadataStore, SqlIdentityStore)

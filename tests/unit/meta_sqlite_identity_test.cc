@@ -10,22 +10,18 @@
 #include "meta/migrations.h"
 #include "meta/sqlite_store.h"
 #include "unit/meta_identity_suite.h"
+#include "unit/sqlite_test_db.h"
 
 namespace berth::meta {
 namespace {
 
 namespace fs = std::filesystem;
+using sqlite_test::make_temp_dir;
 
-// A directory under the system temp dir, removed with everything in it when the last owner lets go.
-std::shared_ptr<fs::path> make_temp_dir() {
-  std::string pattern = (fs::temp_directory_path() / "berth-ident-XXXXXX").string();
-  if (mkdtemp(pattern.data()) == nullptr) return nullptr;
-  return std::shared_ptr<fs::path>(new fs::path(pattern), [](fs::path* p) {
-    std::error_code ec;
-    fs::remove_all(*p, ec);
-    delete p;
-  });
-}
+// The identity tests write to the file behind the store's back.
+struct RawDb : sqlite_test::RawDb {
+  explicit RawDb(const fs::path& file) : sqlite_test::RawDb(file, Mode::read_write) {}
+};
 
 // Members are destroyed in reverse order: the store closes its file before the directory goes.
 struct SqliteResources {
@@ -35,7 +31,7 @@ struct SqliteResources {
 
 suite::IdentityUnderTest make_sqlite() {
   auto res = std::make_shared<SqliteResources>();
-  res->dir = make_temp_dir();
+  res->dir = make_temp_dir("berth-ident");
   if (!res->dir) return {};
   auto store = SqliteStore::open(*res->dir / "meta.db");
   if (!store.ok()) {
@@ -52,48 +48,7 @@ INSTANTIATE_TEST_SUITE_P(Sqlite, MetaIdentitySuite,
                          ::testing::Values(suite::IdentityDriver{"sqlite", make_sqlite}),
                          suite::IdentityDriverName());
 
-// Runs SQL on the file with the plain SQLite API, independently of the store.
-class RawDb {
- public:
-  explicit RawDb(const fs::path& file) { sqlite3_open(file.c_str(), &db_); }
-  ~RawDb() { sqlite3_close_v2(db_); }
-  bool exec(const std::string& sql) {
-    char* err = nullptr;
-    int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err);
-    if (rc != SQLITE_OK) ADD_FAILURE() << sql.substr(0, 80) << ": " << (err ? err : "?");
-    sqlite3_free(err);
-    return rc == SQLITE_OK;
-  }
-  // The single integer the query yields, or -1.
-  int64_t scalar(const std::string& sql) {
-    sqlite3_stmt* st = nullptr;
-    int64_t v = -1;
-    if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &st, nullptr) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
-      v = sqlite3_column_int64(st, 0);
-    }
-    sqlite3_finalize(st);
-    return v;
-  }
-
- private:
-  sqlite3* db_ = nullptr;
-};
-
-class SqliteIdentityTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = make_temp_dir();
-    ASSERT_NE(dir_, nullptr);
-    file_ = *dir_ / "meta.db";
-  }
-  std::unique_ptr<SqliteStore> open() {
-    auto s = SqliteStore::open(file_);
-    EXPECT_TRUE(s.ok()) << s.status().message();
-    return s.ok() ? std::move(*s) : nullptr;
-  }
-  std::shared_ptr<fs::path> dir_;
-  fs::path file_;
-};
+using SqliteIdentityTest = sqlite_test::SqliteFileTest;
 
 TEST_F(SqliteIdentityTest, MigrationTwoUpgradesAVersionOneDatabase) {
   ASSERT_EQ(migrations()[0].version, 1);

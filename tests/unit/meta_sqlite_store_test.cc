@@ -13,22 +13,14 @@
 #include "meta/migrations.h"
 #include "meta/sqlite_store.h"
 #include "unit/meta_store_suite.h"
+#include "unit/sqlite_test_db.h"
 
 namespace berth::meta {
 namespace {
 
 namespace fs = std::filesystem;
-
-// A directory under the system temp dir, removed with everything in it when the last owner lets go.
-std::shared_ptr<fs::path> make_temp_dir() {
-  std::string pattern = (fs::temp_directory_path() / "berth-meta-XXXXXX").string();
-  if (mkdtemp(pattern.data()) == nullptr) return nullptr;
-  return std::shared_ptr<fs::path>(new fs::path(pattern), [](fs::path* p) {
-    std::error_code ec;
-    fs::remove_all(*p, ec);
-    delete p;
-  });
-}
+using sqlite_test::make_temp_dir;
+using sqlite_test::RawDb;
 
 suite::StoreUnderTest make_sqlite() {
   auto dir = make_temp_dir();
@@ -46,50 +38,7 @@ using suite::MetaStoreSuite;
 INSTANTIATE_TEST_SUITE_P(Sqlite, MetaStoreSuite,
                          ::testing::Values(suite::StoreDriver{"sqlite", make_sqlite}), suite::DriverName());
 
-// Reads the database with the plain SQLite API, independently of the store.
-class RawDb {
- public:
-  explicit RawDb(const fs::path& file) { sqlite3_open_v2(file.c_str(), &db_, SQLITE_OPEN_READONLY, nullptr); }
-  ~RawDb() { sqlite3_close_v2(db_); }
-  // The single integer the query yields, or -1.
-  int64_t scalar(const std::string& sql) {
-    sqlite3_stmt* st = nullptr;
-    int64_t v = -1;
-    if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &st, nullptr) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
-      v = sqlite3_column_int64(st, 0);
-    }
-    sqlite3_finalize(st);
-    return v;
-  }
-  std::string text(const std::string& sql) {
-    sqlite3_stmt* st = nullptr;
-    std::string v;
-    if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &st, nullptr) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
-      if (auto* p = sqlite3_column_text(st, 0)) v = reinterpret_cast<const char*>(p);
-    }
-    sqlite3_finalize(st);
-    return v;
-  }
-
- private:
-  sqlite3* db_ = nullptr;
-};
-
-class SqliteStoreTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = make_temp_dir();
-    ASSERT_NE(dir_, nullptr);
-    file_ = *dir_ / "meta.db";
-  }
-  std::unique_ptr<SqliteStore> open() {
-    auto s = SqliteStore::open(file_);
-    EXPECT_TRUE(s.ok()) << s.status().message();
-    return s.ok() ? std::move(*s) : nullptr;
-  }
-  std::shared_ptr<fs::path> dir_;
-  fs::path file_;
-};
+using SqliteStoreTest = sqlite_test::SqliteFileTest;
 
 TEST_F(SqliteStoreTest, SchemaVersionIsRecorded) {
   ASSERT_NE(open(), nullptr);
