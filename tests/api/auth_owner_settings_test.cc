@@ -40,7 +40,7 @@ TEST_F(OwnerSettings, PackagesMustExistBeforeTheFirstPushWhenTheOwnerSaysSo) {
   EXPECT_TRUE(IsOciError(put, 403, "DENIED"));
   // Once an administrator has created it, the same push goes through.
   admin_or_throw(server_->data_dir(), {"package", "visibility", "acme/new-app", "private"});
-  PushedImage image = push_image_as(client, alice_, "acme/new-app", "v1");
+  push_image_as(client, alice_, "acme/new-app", "v1");
   EXPECT_EQ(client.get("/v2/acme/new-app/manifests/v1", alice_).status, 200);
 }
 

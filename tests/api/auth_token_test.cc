@@ -250,6 +250,9 @@ TEST_F(AuthProtocol, TokensNeverAppearInTheServerLog) {
     if (log.find("path=/v2/alice/app/tags/list") != std::string::npos) break;
     std::this_thread::sleep_for(20ms);
   }
+  // Without the last request's line the checks below could run before the log holds what they look at.
+  ASSERT_NE(log.find("path=/v2/alice/app/tags/list"), std::string::npos) << "the last request was not logged:\n"
+                                                                           << log;
   ASSERT_NE(log.find("user=alice"), std::string::npos) << "no access log lines to check:\n" << log;
   for (const auto& secret : {world_->pat, jwt, posted_jwt, unknown_pat(), base64_encode("alice:" + world_->pat)}) {
     EXPECT_EQ(log.find(secret), std::string::npos) << "found a secret in the server log: " << secret;

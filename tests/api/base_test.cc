@@ -1,4 +1,6 @@
 // GET /v2/ (the API version check every client starts with) and the operational endpoints.
+#include <algorithm>
+
 #include "support/api_helpers.h"
 
 namespace berth::test {
@@ -33,11 +35,34 @@ TEST_F(BaseTest, HealthAndReadinessAnswer200) {
   EXPECT_EQ(client().get("/readyz").status, 200);
 }
 
+// The sum of every berth_http_requests_total sample (the HELP and TYPE lines name the metric even when
+// nothing has been counted, so finding the name alone proves nothing); -1 when there is no sample.
+long long requests_counted(const std::string& metrics) {
+  const std::string prefix = "berth_http_requests_total{";
+  long long total = -1;
+  std::size_t at = 0;
+  while ((at = metrics.find(prefix, at)) != std::string::npos) {
+    auto end = metrics.find('\n', at);
+    auto line = metrics.substr(at, end == std::string::npos ? std::string::npos : end - at);
+    auto space = line.rfind(' ');
+    if (space != std::string::npos) total = std::max(total, 0LL) + std::stoll(line.substr(space + 1));
+    at += prefix.size();
+  }
+  return total;
+}
+
 TEST_F(BaseTest, MetricsCountHttpRequests) {
   client().get("/v2/");  // so at least one request has been counted
-  auto response = client().get("/metrics");
-  ASSERT_EQ(response.status, 200) << response.describe();
-  EXPECT_NE(response.body.find("berth_http_requests_total"), std::string::npos) << response.body.substr(0, 2000);
+  auto before = client().get("/metrics");
+  ASSERT_EQ(before.status, 200) << before.describe();
+  auto counted_before = requests_counted(before.body);
+  EXPECT_GT(counted_before, 0) << "no request counted:\n" << before.body.substr(0, 2000);
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(client().get("/v2/").status, 200);
+  auto after = client().get("/metrics");
+  ASSERT_EQ(after.status, 200) << after.describe();
+  // Other tests may run requests concurrently against an external server: at least these three more.
+  EXPECT_GE(requests_counted(after.body), counted_before + 3) << after.body.substr(0, 2000);
+  EXPECT_NE(after.body.find("method=\"GET\",status=\"200\""), std::string::npos) << after.body.substr(0, 2000);
 }
 
 TEST_F(BaseTest, KeptAliveConnectionServesRequestsAfterABodyCarryingOne) {

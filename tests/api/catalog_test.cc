@@ -38,6 +38,8 @@ TEST_F(CatalogTest, WholeCatalogIsSortedAndHasNoDuplicates) {
   auto repositories = response.json()["repositories"].get<std::vector<std::string>>();
   EXPECT_TRUE(std::is_sorted(repositories.begin(), repositories.end()));
   EXPECT_EQ(std::adjacent_find(repositories.begin(), repositories.end()), repositories.end());
+  // An empty catalog is sorted and free of duplicates too: the repository just pushed must be listed, once.
+  EXPECT_EQ(std::count(repositories.begin(), repositories.end(), repo), 1) << response.body.substr(0, 2000);
 }
 
 TEST_F(CatalogTest, PaginatesWithNAndLinkHeader) {

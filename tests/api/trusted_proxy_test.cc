@@ -35,6 +35,22 @@ struct ProxiedServer {
   }
 };
 
+// The access-log line whose path is `path`, once the server has written it (it is written after the
+// response is sent); empty when none shows up within 3 s.
+std::string access_line_for(const RegistryProcess& server, const std::string& path) {
+  const std::string wanted = " path=" + path + " ";
+  for (int i = 0; i < 30; ++i) {
+    const std::string log = server.log();
+    if (auto at = log.find(wanted); at != std::string::npos) {
+      auto begin = log.rfind('\n', at);
+      begin = begin == std::string::npos ? 0 : begin + 1;
+      return log.substr(begin, log.find('\n', at) - begin);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return "";
+}
+
 void fail_logins_as(const HttpClient& client, const std::string& forwarded, int n) {
   for (int i = 0; i < n; ++i) {
     client.get("/v2/", with_forwarded(basic_auth("alice", "berth_pat_" + std::string(43, 'x')), forwarded));
@@ -55,12 +71,13 @@ TEST(TrustedProxy, ClientsBehindATrustedProxyAreThrottledAndLoggedSeparately) {
   // Client B, through the same proxy, is not.
   Response b = client.get("/v2/", with_forwarded(basic_auth("alice", world.pat), kClientB));
   EXPECT_EQ(b.status, 200) << b.describe();
-  // The access-log line is written once the response has been sent: give it a moment.
-  const std::string wanted = std::string("remote=") + kClientB;
-  for (int i = 0; i < 30 && world.server->log().find(wanted) == std::string::npos; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  EXPECT_NE(world.server->log().find(wanted), std::string::npos) << "the access log should name the client behind the proxy";
+  // A request to a path of its own, so its access-log line (not just any line) is the one checked.
+  const std::string marker = "/v2/proxied-b/tags/list";
+  client.get(marker, with_forwarded(basic_auth("alice", world.pat), kClientB));
+  const std::string line = access_line_for(*world.server, marker);
+  ASSERT_FALSE(line.empty()) << "no access-log line for " << marker << ":\n" << world.server->log();
+  EXPECT_NE(line.find(std::string("remote=") + kClientB + " "), std::string::npos)
+      << "the access log should name the client behind the proxy: " << line;
 }
 
 TEST(TrustedProxy, XForwardedForFromAnUntrustedPeerIsIgnored) {
@@ -71,6 +88,14 @@ TEST(TrustedProxy, XForwardedForFromAnUntrustedPeerIsIgnored) {
   // Claiming another address does not escape the block: the peer address is what counts.
   EXPECT_TRUE(IsOciError(client.get("/v2/", with_forwarded(basic_auth("alice", world.pat), kClientB)), 429,
                          "TOOMANYREQUESTS"));
+  // Wait until the access log has a line for a request sent with the forged header, then check that the
+  // line (and every other) names the peer, not the forged address: checked before the line is written,
+  // the absence would prove nothing.
+  const std::string marker = "/v2/forged-b/tags/list";
+  client.get(marker, with_forwarded(basic_auth("alice", world.pat), kClientB));
+  const std::string line = access_line_for(*world.server, marker);
+  ASSERT_FALSE(line.empty()) << "no access-log line for " << marker << ":\n" << world.server->log();
+  EXPECT_NE(line.find("remote=127.0.0.1 "), std::string::npos) << line;
   EXPECT_EQ(world.server->log().find(std::string("remote=") + kClientB), std::string::npos);
 }
 

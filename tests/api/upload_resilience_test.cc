@@ -14,10 +14,6 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-std::string with_query(const std::string& location, const std::string& parameter) {
-  return path_of(location) + (location.find('?') == std::string::npos ? "?" : "&") + parameter;
-}
-
 // The offset a status response reports: Range "0-<last>" means last+1 bytes, "0-0" an empty upload
 // (the spec's own ambiguity: a one-byte upload reports the same; these tests never stop at one byte).
 std::uint64_t offset_of(const Response& status) {
@@ -70,7 +66,7 @@ TEST_F(UploadResilienceTest, DisconnectMidPatchKeepsWhatArrivedAndTheUploadResum
 
   auto done = client().request("PUT", with_query(rest.header("Location"), "digest=" + url_encode(sha256(content))));
   ASSERT_EQ(done.status, 201) << done.describe();
-  auto blob = client().get("/v2/" + repo + "/blobs/" + sha256(content));
+  auto blob = client().get(blob_url(repo, sha256(content)));
   ASSERT_EQ(blob.status, 200);
   EXPECT_EQ(sha256(blob.body), sha256(content));
 }
@@ -102,7 +98,7 @@ TEST_F(UploadResilienceTest, UploadSurvivesServerRestartBetweenChunks) {
   ASSERT_EQ(second.status, 202) << second.describe();
   auto done = after.request("PUT", with_query(second.header("Location"), "digest=" + url_encode(sha256(content))));
   ASSERT_EQ(done.status, 201) << done.describe();
-  auto blob = after.get("/v2/" + repo + "/blobs/" + sha256(content));
+  auto blob = after.get(blob_url(repo, sha256(content)));
   ASSERT_EQ(blob.status, 200);
   EXPECT_EQ(sha256(blob.body), sha256(content));
 }

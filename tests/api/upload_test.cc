@@ -6,11 +6,6 @@
 namespace berth::test {
 namespace {
 
-// Appends a query parameter to a Location that may already carry a query.
-std::string with_query(const std::string& location, const std::string& parameter) {
-  return path_of(location) + (location.find('?') == std::string::npos ? "?" : "&") + parameter;
-}
-
 class UploadTest : public ApiTest {
  protected:
   // POST to open a session; returns its Location (asserting 202).
@@ -28,9 +23,6 @@ class UploadTest : public ApiTest {
   Response finish(const std::string& location, const std::string& digest, std::string_view last_chunk = {}) {
     return client().request("PUT", with_query(location, "digest=" + url_encode(digest)),
                             {{"Content-Type", "application/octet-stream"}}, last_chunk);
-  }
-  std::string blob_url(const std::string& repo, const std::string& digest) {
-    return "/v2/" + repo + "/blobs/" + digest;
   }
   // The blob is served with exactly these bytes.
   void expect_blob(const std::string& repo, const std::string& content) {

@@ -40,6 +40,14 @@ std::string unique_repo(std::string_view prefix) {
   return "apitest/" + std::string(prefix) + "-" + suffix;
 }
 
+std::string blob_url(const std::string& repo, const std::string& digest) {
+  return "/v2/" + repo + "/blobs/" + digest;
+}
+
+std::string with_query(const std::string& location, const std::string& parameter) {
+  return path_of(location) + (location.find('?') == std::string::npos ? "?" : "&") + parameter;
+}
+
 nlohmann::json Descriptor::to_json() const {
   nlohmann::json j = {{"mediaType", media_type}, {"digest", digest}, {"size", size}};
   if (artifact_type) j["artifactType"] = *artifact_type;

@@ -38,6 +38,10 @@ std::string sha256(std::string_view bytes);
 std::string random_bytes(std::size_t n);
 // A repository name no other test (or earlier run against an external registry) uses.
 std::string unique_repo(std::string_view prefix);
+// /v2/<repo>/blobs/<digest>.
+std::string blob_url(const std::string& repo, const std::string& digest);
+// The path of an upload Location with one more query parameter (the Location may already carry a query).
+std::string with_query(const std::string& location, const std::string& parameter);
 
 struct Descriptor {
   Descriptor() = default;
