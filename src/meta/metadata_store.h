@@ -95,8 +95,14 @@ class MetadataStore {
                                 int64_t now) = 0;
   // Ok if already gone.
   virtual Status delete_upload(const std::string& id) = 0;
+  // Sets updated_at = now and nothing else, so that expiry sees the upload as active while a long request
+  // writes to it. False if the upload is gone.
+  virtual Result<bool> touch_upload(const std::string& id, int64_t now) = 0;
   // Uploads whose updated_at < before (for expiry).
   virtual Result<std::vector<UploadRecord>> uploads_idle_since(int64_t before) = 0;
+  // Deletes the upload only if its updated_at is still < before: an advance or touch since it was listed
+  // by uploads_idle_since keeps it. True if it was deleted.
+  virtual Result<bool> delete_upload_if_idle(const std::string& id, int64_t before) = 0;
 
   // ---- Manifests and tags ----
   // Atomically: stores the manifest in the repository (creating the repository; a no-op if the same

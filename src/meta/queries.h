@@ -57,6 +57,9 @@ inline constexpr std::string_view kAdvanceUpload =
     "WHERE id = ? AND byte_offset = ?";
 inline constexpr std::string_view kUploadOffset = "SELECT byte_offset FROM upload WHERE id = ?";
 inline constexpr std::string_view kDeleteUpload = "DELETE FROM upload WHERE id = ?";
+inline constexpr std::string_view kTouchUpload = "UPDATE upload SET updated_at = ? WHERE id = ?";
+// Expiry: the WHERE clause checks again that the upload is idle, so activity since it was listed wins.
+inline constexpr std::string_view kDeleteIdleUpload = "DELETE FROM upload WHERE id = ? AND updated_at < ?";
 #undef BERTH_META_UPLOAD_SELECT
 
 // ---- Manifests and tags ----

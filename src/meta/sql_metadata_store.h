@@ -30,7 +30,9 @@ class SqlMetadataStore : public MetadataStore {
   Status advance_upload(const std::string& id, uint64_t expected_offset, uint64_t new_offset,
                         const std::string& hash_state, const std::string& storage_state, int64_t now) override;
   Status delete_upload(const std::string& id) override;
+  Result<bool> touch_upload(const std::string& id, int64_t now) override;
   Result<std::vector<UploadRecord>> uploads_idle_since(int64_t before) override;
+  Result<bool> delete_upload_if_idle(const std::string& id, int64_t before) override;
   Status put_manifest(const ManifestRecord& manifest, const ManifestRefs& refs, const std::optional<std::string>& tag,
                       int64_t now) override;
   Result<std::optional<ManifestRecord>> get_manifest(const std::string& repository, const oci::Digest& digest) override;

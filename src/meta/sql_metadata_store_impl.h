@@ -289,6 +289,30 @@ Status SqlMetadataStore<Pool>::delete_upload(const std::string& id) {
 }
 
 template <class Pool>
+Result<bool> SqlMetadataStore<Pool>::touch_upload(const std::string& id, int64_t now) {
+  bool found = false;
+  BERTH_RETURN_IF_ERROR(write([&](auto& c) -> Status {
+    META_TRY(st, c.prepare(sql::kTouchUpload));
+    BERTH_RETURN_IF_ERROR(st.bind(1, now).bind(2, id).run());
+    found = c.changes() > 0;
+    return Status::Ok();
+  }));
+  return found;
+}
+
+template <class Pool>
+Result<bool> SqlMetadataStore<Pool>::delete_upload_if_idle(const std::string& id, int64_t before) {
+  bool deleted = false;
+  BERTH_RETURN_IF_ERROR(write([&](auto& c) -> Status {
+    META_TRY(st, c.prepare(sql::kDeleteIdleUpload));
+    BERTH_RETURN_IF_ERROR(st.bind(1, id).bind(2, before).run());
+    deleted = c.changes() > 0;
+    return Status::Ok();
+  }));
+  return deleted;
+}
+
+template <class Pool>
 Result<std::vector<UploadRecord>> SqlMetadataStore<Pool>::uploads_idle_since(int64_t before) {
   std::vector<UploadRecord> uploads;
   BERTH_RETURN_IF_ERROR(read([&](auto& c) -> Status {

@@ -87,6 +87,7 @@ class UploadAppender {
   std::unique_ptr<storage::UploadWriter> writer_;
   uint64_t offset_;
   Status write_error_;
+  int64_t touched_at_;  // when the upload's updated_at was last set (Registry clock)
 };
 
 class Registry {
@@ -118,8 +119,13 @@ class Registry {
   // digest_invalid (and the upload is discarded) when the bytes do not match.
   Result<uint64_t> complete_upload(const std::string& repository, const std::string& id, const oci::Digest& digest);
   Status cancel_upload(const std::string& repository, const std::string& id);
-  // Removes uploads idle for longer than the configured expiry. Returns how many.
+  // Removes uploads idle for longer than the configured expiry. Returns how many. Safe with several nodes
+  // sharing the metadata store: an upload that a request is writing to, on any node, is not idle (the
+  // appender refreshes its updated_at every activity_refresh_seconds()), and the removal is conditional on
+  // the upload still being idle.
   size_t expire_uploads();
+  // How often a long append refreshes the upload's updated_at: a quarter of the expiry, at least 1 s.
+  int64_t activity_refresh_seconds() const;
   size_t uploads_in_progress() const;
 
   // ---- Manifests, tags, referrers ----

@@ -1,4 +1,5 @@
 // Upload sessions: start, append (hashing on the way), status, complete, cancel, expire.
+#include <algorithm>
 #include <ctime>
 
 #include "registry/registry.h"
@@ -7,6 +8,7 @@ namespace berth::registry {
 
 namespace {
 constexpr size_t kRehashChunk = 1024 * 1024;
+constexpr const char* kGoneDuringRequest = "the upload was cancelled, completed or expired during this request";
 }
 
 // ---- UploadAppender ----
@@ -18,7 +20,8 @@ UploadAppender::UploadAppender(Registry& registry, UploadClaim claim, meta::Uplo
       record_(std::move(record)),
       hasher_(std::move(hasher)),
       writer_(std::move(writer)),
-      offset_(record_.offset) {}
+      offset_(record_.offset),
+      touched_at_(record_.updated_at) {}
 
 UploadAppender::~UploadAppender() = default;
 
@@ -31,6 +34,18 @@ Status UploadAppender::write(const char* data, size_t len) {
   }
   hasher_->update(data, len);
   offset_ += len;
+  // A long request keeps the upload active for every node's expiry sweeper: one UPDATE now and then,
+  // not one per chunk. A store error is not fatal here: the next write tries again.
+  int64_t now = registry_.now();
+  if (now - touched_at_ >= registry_.activity_refresh_seconds()) {
+    auto found = registry_.meta_.touch_upload(record_.id, now);
+    if (found.ok() && !*found) {
+      // Cancelled, completed or expired meanwhile (possibly by another node): stop taking bytes.
+      write_error_ = Status(Errc::blob_upload_unknown, kGoneDuringRequest);
+      return write_error_;
+    }
+    if (found.ok()) touched_at_ = now;
+  }
   return Status::Ok();
 }
 
@@ -50,6 +65,7 @@ Result<UploadState> UploadAppender::finish() {
     // offset, which the spec answers with 416.
     return Status(Errc::range_invalid, "another request wrote to this upload first; ask for its status and resume");
   }
+  if (s.code() == Errc::not_found) return Status(Errc::blob_upload_unknown, kGoneDuringRequest);
   if (!s.ok()) return s;
   return UploadState{record_.id, record_.repository, offset_};
 }
@@ -188,14 +204,23 @@ Status Registry::cancel_upload(const std::string& repository, const std::string&
   return Status::Ok();
 }
 
+int64_t Registry::activity_refresh_seconds() const {
+  return std::max<int64_t>(1, options_.upload_expire_after_seconds / 4);
+}
+
 size_t Registry::expire_uploads() {
-  auto idle = meta_.uploads_idle_since(now() - options_.upload_expire_after_seconds);
+  const int64_t before = now() - options_.upload_expire_after_seconds;
+  auto idle = meta_.uploads_idle_since(before);
   if (!idle.ok()) return 0;
   size_t removed = 0;
   for (const auto& record : *idle) {
     UploadClaim claim = this->claim(record.id);
-    if (!claim) continue;  // being written right now: not idle after all
-    discard_upload(record);
+    if (!claim) continue;  // being written on this node right now: not idle after all
+    // Another node may have written to it (or refreshed it) since it was listed: the row goes only if it
+    // is still idle, and its data only with the row.
+    auto deleted = meta_.delete_upload_if_idle(record.id, before);
+    if (!deleted.ok() || !*deleted) continue;
+    (void)blobs_.abort_upload(record.id, record.storage_state);
     ++removed;
   }
   return removed;

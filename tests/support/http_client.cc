@@ -178,6 +178,20 @@ Response HttpClient::request_chunked(std::string_view method, std::string_view t
   return raw(bytes, method == "HEAD");
 }
 
+Response HttpClient::request_paced(std::string_view method, std::string_view target, const Headers& headers,
+                                   std::string_view body, std::size_t pieces, std::chrono::milliseconds pause) const {
+  std::string head = head_block(method, target, host_, port_, headers);
+  head.append("Content-Length: ").append(std::to_string(body.size())).append("\r\n\r\n");
+  Connection connection(host_, port_, timeout_);
+  beast::error_code ec = connection.write(head);
+  const std::size_t piece = (body.size() + pieces - 1) / std::max<std::size_t>(pieces, 1);
+  for (std::size_t at = 0; !ec && at < body.size(); at += piece) {
+    std::this_thread::sleep_for(pause);
+    ec = connection.write(body.substr(at, piece));
+  }
+  return connection.read(method == "HEAD");  // on a write error, the server may still have answered
+}
+
 void HttpClient::send_partial_then_close(std::string_view method, std::string_view target, const Headers& headers,
                                          std::string_view sent, std::uint64_t declared_length,
                                          std::chrono::milliseconds linger) const {

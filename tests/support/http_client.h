@@ -53,6 +53,12 @@ class HttpClient {
   Response request_chunked(std::string_view method, std::string_view target, const Headers& headers,
                            const std::vector<std::string>& chunks) const;
 
+  // A slow client: sends the header block, then the body (with its Content-Length) in `pieces` equal
+  // parts, each after a pause of `pause`, so the one request lasts about pieces * pause. Then reads the
+  // response.
+  Response request_paced(std::string_view method, std::string_view target, const Headers& headers,
+                         std::string_view body, std::size_t pieces, std::chrono::milliseconds pause) const;
+
   // Announces Content-Length: declared_length, sends only `sent` bytes, waits `linger` so the server
   // can read them, then closes the connection without reading a response (a client that dies mid-upload).
   void send_partial_then_close(std::string_view method, std::string_view target, const Headers& headers,

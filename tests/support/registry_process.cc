@@ -281,8 +281,14 @@ RegistryProcess::RegistryProcess(Options options) : options_(std::move(options))
   temp_dir_ = pattern;
   data_dir_ = temp_dir_ / "data";
   log_path_ = temp_dir_ / "server.log";
-  fs::create_directories(data_dir_);
-  if (backends() == "pg-s3") {
+  if (const RegistryProcess* other = options_.share_stores_with) {
+    // A second node: its stores are the other's, which removes them (pg_database_ stays empty here).
+    data_dir_ = other->data_dir_;
+    backend_env_ = other->backend_env_;
+  } else {
+    fs::create_directories(data_dir_);
+  }
+  if (backends() == "pg-s3" && !options_.share_stores_with) {
     try {
       auto& shared = PgS3Backends::get();
       pg_database_ = shared.create_database();

@@ -3,7 +3,8 @@
 // running registry is used instead (to develop the suite against another implementation); tests that
 // need to control the process (restart, environment) skip themselves then.
 //
-// Backends: by default the server keeps blobs and metadata in its data directory (filesystem + SQLite).
+// Backends: by default the server keeps blobs and metadata in its data directory (filesystem + SQLite;
+// two servers may share one: SQLite's WAL mode coordinates processes on one host).
 // With BERTH_TEST_BACKENDS=pg-s3 it runs in fleet configuration instead: metadata in PostgreSQL (a
 // server started once per test process with scripts/start-postgres.sh, or the one at
 // BERTH_TEST_POSTGRES_URL; each RegistryProcess gets its own database) and blobs in S3 (the shared
@@ -26,6 +27,10 @@ class RegistryProcess {
  public:
   struct Options {
     std::map<std::string, std::string> env;  // added to the child's environment
+    // Another node of the same registry: this server uses that one's data directory and backends (the
+    // same SQLite file and blob directory, or the same PostgreSQL database and S3 prefix) and leaves
+    // their removal to it. It must outlive this one.
+    const RegistryProcess* share_stores_with = nullptr;
   };
 
   // Creates the data directory and starts the server (or attaches to BERTH_TEST_REGISTRY).

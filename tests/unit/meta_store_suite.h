@@ -243,6 +243,49 @@ TEST_P(MetaStoreSuite, UploadsIdleSinceListsOnlyThoseUpdatedBefore) {
   EXPECT_EQ(store->uploads_idle_since(1000)->size(), 3u);
 }
 
+TEST_P(MetaStoreSuite, TouchUploadSetsOnlyUpdatedAt) {
+  ASSERT_TRUE(store->create_upload(upload("u1", "r", 100)).ok());
+  ASSERT_TRUE(store->advance_upload("u1", 0, 5, "h1", "s1", 200).ok());
+  auto touched = store->touch_upload("u1", 300);
+  ASSERT_TRUE(touched.ok()) << touched.status().message();
+  EXPECT_TRUE(*touched);
+  auto g = **store->get_upload("u1");
+  EXPECT_EQ(g.updated_at, 300);
+  EXPECT_EQ(g.started_at, 100);
+  EXPECT_EQ(g.offset, 5u);
+  EXPECT_EQ(g.hash_state, "h1");
+  EXPECT_EQ(g.storage_state, "s1");
+  EXPECT_TRUE(store->uploads_idle_since(300)->empty());  // a touched upload is not idle
+  // The offset's compare-and-set is unaffected by a touch.
+  EXPECT_TRUE(store->advance_upload("u1", 5, 9, "h2", "s2", 400).ok());
+  auto missing = store->touch_upload("missing", 300);
+  ASSERT_TRUE(missing.ok());
+  EXPECT_FALSE(*missing);
+}
+
+TEST_P(MetaStoreSuite, DeleteUploadIfIdleKeepsAnUploadTouchedSinceItWasListed) {
+  ASSERT_TRUE(store->create_upload(upload("busy", "r", 100)).ok());
+  ASSERT_TRUE(store->create_upload(upload("idle", "r", 100)).ok());
+  ASSERT_EQ(store->uploads_idle_since(200)->size(), 2u);  // the sweeper's list
+  ASSERT_TRUE(*store->touch_upload("busy", 250));         // a request on another node writes to it meanwhile
+
+  auto busy = store->delete_upload_if_idle("busy", 200);
+  ASSERT_TRUE(busy.ok()) << busy.status().message();
+  EXPECT_FALSE(*busy);
+  EXPECT_NE(*store->get_upload("busy"), std::nullopt);
+  auto idle = store->delete_upload_if_idle("idle", 200);
+  ASSERT_TRUE(idle.ok()) << idle.status().message();
+  EXPECT_TRUE(*idle);
+  EXPECT_EQ(*store->get_upload("idle"), std::nullopt);
+  EXPECT_FALSE(*store->delete_upload_if_idle("idle", 200));  // already gone
+
+  // An advance counts as activity too; strictly before, as uploads_idle_since.
+  ASSERT_TRUE(store->advance_upload("busy", 0, 3, "h", "s", 300).ok());
+  EXPECT_FALSE(*store->delete_upload_if_idle("busy", 300));
+  EXPECT_TRUE(*store->delete_upload_if_idle("busy", 301));
+  EXPECT_EQ(*store->get_upload("busy"), std::nullopt);
+}
+
 // ---- Manifests and tags ----
 
 TEST_P(MetaStoreSuite, PutManifestThenGetByDigestAndByTag) {
