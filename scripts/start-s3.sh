@@ -6,6 +6,9 @@
 # Usage: scripts/start-s3.sh [DIR]      a private cluster in DIR (default: a new /tmp/berth-s3-XXXXXX)
 #        scripts/start-s3.sh --shared     one cluster shared by every caller on this machine
 # On success prints `export` lines on stdout (endpoint, credentials, bucket, region, dir) and exits 0.
+# BERTH_S3_ENDPOINT (http://127.0.0.1:PORT) is for path-style requests; BERTH_S3_VHOST_ENDPOINT
+# (http://localhost:PORT, same server) for virtual-hosted ones (s3.path_style: false), whose host
+# BERTH_S3_BUCKET.localhost radosgw takes the bucket from.
 # Progress and errors go to stderr. Exit 2: the Ceph packages are missing (scripts/install-deps.sh test).
 #
 # Who stops it: scripts/stop-s3.sh DIR, or the cluster itself once the process named by
@@ -42,7 +45,10 @@ if [[ ${1:-} == --shared ]]; then
     for i in 1 2 3; do curl -s -o /dev/null --max-time 5 "$endpoint/" && return 0; sleep 1; done
     return 1
   }
-  if [[ -f $dir/env ]] && alive; then
+  # A cluster started by an older version of this script may lack settings the tests now rely on
+  # (virtual-hosted addressing): such a one is replaced rather than reused.
+  current() { grep -qx 'rgw dns name = localhost' "$dir/ceph.conf" 2>/dev/null; }
+  if [[ -f $dir/env ]] && current && alive; then
     [[ -n ${BERTH_S3_WATCH_PID:-} ]] && : >"$dir/clients/$BERTH_S3_WATCH_PID"
     echo "start-s3: reusing the shared cluster in $dir" >&2
     cat "$dir/env"
@@ -119,7 +125,11 @@ rgw gc processor max time = 5
 rgw frontends = beast endpoint=127.0.0.1:$rgw_port
 rgw data = $dir/rgw
 rgw enable usage log = false
-rgw dns name = 127.0.0.1
+# The host name whose subdomains are buckets: a request with Host BUCKET.localhost:PORT is virtual-hosted
+# (the bucket from the Host header, the key from the path), one with Host localhost:PORT or
+# 127.0.0.1:PORT is path-style (/BUCKET/KEY). libcurl resolves localhost and *.localhost to loopback by
+# itself, without DNS or /etc/hosts.
+rgw dns name = localhost
 EOF
 
 log() { echo "start-s3: $*" >&2; }
@@ -209,6 +219,7 @@ fi
 
 cat <<EOF >"$dir/env"
 export BERTH_S3_ENDPOINT=http://127.0.0.1:$rgw_port
+export BERTH_S3_VHOST_ENDPOINT=http://localhost:$rgw_port
 export BERTH_S3_REGION=$region
 export BERTH_S3_BUCKET=$bucket
 export BERTH_S3_ACCESS_KEY=$access_key

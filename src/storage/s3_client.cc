@@ -149,6 +149,24 @@ Result<std::unique_ptr<S3Client>> S3Client::create(S3Options options) {
   if (rest.empty() || rest.find('/') != std::string_view::npos) {
     return Status(Errc::invalid_argument, "S3: endpoint must be scheme://host[:port] without a path");
   }
+  if (!options.path_style) {
+    // Virtual-hosted: the bucket becomes the first label of the host name, so the endpoint must be a
+    // name (BUCKET.1.2.3.4 names nothing) and the bucket a valid DNS label sequence.
+    std::string_view host = rest;
+    if (!host.empty() && host.front() == '[') {
+      return Status(Errc::invalid_argument, "S3: path_style false needs an endpoint host name, not an IP address");
+    }
+    if (size_t colon = host.rfind(':'); colon != std::string_view::npos) host = host.substr(0, colon);
+    if (!host.empty() && host.find_first_not_of("0123456789.") == std::string_view::npos) {
+      return Status(Errc::invalid_argument, "S3: path_style false needs an endpoint host name, not an IP address");
+    }
+    const std::string& b = options.bucket;
+    if (b.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789.-") != std::string::npos || b.front() == '.' ||
+        b.front() == '-' || b.back() == '.' || b.back() == '-' || b.find("..") != std::string::npos) {
+      return Status(Errc::invalid_argument, "S3: with path_style false the bucket must be a DNS name "
+                                            "(lowercase letters, digits, '-', '.')");
+    }
+  }
   auto client = std::unique_ptr<S3Client>(new S3Client(std::move(options)));
   client->scheme_ = std::move(scheme);
   client->authority_ = std::string(rest);

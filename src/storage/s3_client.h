@@ -28,7 +28,8 @@ struct S3Options {
   std::string access_key;
   std::string secret_key;
   std::string session_token;  // temporary credentials only
-  bool path_style = true;     // endpoint/bucket/key; false: bucket.endpoint/key (virtual-hosted)
+  bool path_style = true;     // endpoint/bucket/key; false: bucket.endpoint/key (virtual-hosted: the
+                              // bucket is in the Host header, so BUCKET.HOST must resolve to the server)
   bool verify_tls = true;
   std::string ca_file;        // PEM bundle to trust instead of the system's; empty: system default
   std::string prefix;         // key prefix for everything this store writes, e.g. "registry/"
@@ -63,6 +64,10 @@ class S3Client {
 
   // Streams [offset, offset+length) of an object through a bounded buffer (length > 0).
   Result<std::unique_ptr<ByteSource>> get_range(const std::string& key, uint64_t offset, uint64_t length);
+
+  // The URL a request for `key` goes to: endpoint/bucket/key with path_style, bucket.endpoint/key
+  // (virtual-hosted) without. For diagnostics and tests; call() and get_range() use the same.
+  std::string url(const std::string& key, const sigv4::Params& query = {}) const { return target(key, query).url; }
 
   // A presigned GET URL for the object, valid for `expires_seconds` from `now`.
   std::string presign_get(const std::string& key, uint64_t expires_seconds, std::time_t now);

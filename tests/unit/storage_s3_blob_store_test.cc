@@ -1,12 +1,17 @@
 // S3BlobStore against a real S3 server: the shared BlobStore suite, plus what only an S3 store has
 // (multipart parts from small chunks, an upload continued by another instance from its saved state,
-// presigned URLs, unreachable endpoints).
+// presigned URLs, unreachable endpoints). The suite and the S3-specific upload tests run twice: with
+// path-style addressing (http://127.0.0.1:PORT/BUCKET/KEY) and virtual-hosted addressing
+// (http://BUCKET.localhost:PORT/KEY; libcurl resolves *.localhost to loopback by itself, and
+// scripts/start-s3.sh sets radosgw's `rgw dns name = localhost`).
 //
-// The server is Ceph's radosgw on 127.0.0.1, from `scripts/start-s3.sh --shared`: ctest runs every test
-// case of this executable in its own process, so they share one cluster (started by the first, about
-// 17 s) which stops itself 20 s after the last of them exits. To use a server that is already running
-// instead, set
-// BERTH_S3_ENDPOINT, BERTH_S3_BUCKET, BERTH_S3_ACCESS_KEY and BERTH_S3_SECRET_KEY (and BERTH_S3_REGION).
+// The server is Ceph's radosgw on 127.0.0.1, from `scripts/start-s3.sh --shared`: one cluster for this
+// executable and whatever else runs meanwhile (the e2e tests, a run per test case with --gtest_filter),
+// started by the first (about 17 s), stopping itself 20 s after the last exits. To use a server that is
+// already running instead, set BERTH_S3_ENDPOINT, BERTH_S3_BUCKET, BERTH_S3_ACCESS_KEY and
+// BERTH_S3_SECRET_KEY (and BERTH_S3_REGION), and BERTH_S3_VHOST_ENDPOINT for the virtual-hosted runs
+// (default: BERTH_S3_ENDPOINT with 127.0.0.1 replaced by localhost); BERTH_S3_DIR, if it names the
+// start-s3.sh directory of that server, lets one test read radosgw's log (else that test is skipped).
 // Every store made here writes under its own random prefix and removes it when done.
 #include "storage/s3_blob_store.h"
 
@@ -15,10 +20,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <thread>
 #include <nlohmann/json.hpp>
 
 #include "unit/storage_blob_store_suite.h"
@@ -56,8 +63,13 @@ class S3Server : public ::testing::Environment {
   void SetUp() override {
     if (const char* ep = std::getenv("BERTH_S3_ENDPOINT"); ep && *ep) {
       for (const char* k : {"BERTH_S3_ENDPOINT", "BERTH_S3_BUCKET", "BERTH_S3_ACCESS_KEY", "BERTH_S3_SECRET_KEY",
-                            "BERTH_S3_REGION"}) {
-        if (const char* v = std::getenv(k)) vars[k] = v;
+                            "BERTH_S3_REGION", "BERTH_S3_VHOST_ENDPOINT", "BERTH_S3_DIR"}) {
+        if (const char* v = std::getenv(k); v && *v) vars[k] = v;
+      }
+      if (!vars.count("BERTH_S3_VHOST_ENDPOINT")) {
+        std::string vh = vars["BERTH_S3_ENDPOINT"];
+        if (size_t at = vh.find("://127.0.0.1"); at != std::string::npos) vh.replace(at + 3, 9, "localhost");
+        vars["BERTH_S3_VHOST_ENDPOINT"] = vh;
       }
       return;
     }
@@ -78,9 +90,11 @@ class S3Server : public ::testing::Environment {
     }
   }
 
-  S3Options options(const std::string& prefix) const {
+  // virtual_hosted: the bucket in the host name (BERTH_S3_VHOST_ENDPOINT), not in the path.
+  S3Options options(const std::string& prefix, bool virtual_hosted = false) const {
     S3Options o;
-    o.endpoint = vars.at("BERTH_S3_ENDPOINT");
+    o.endpoint = vars.at(virtual_hosted ? "BERTH_S3_VHOST_ENDPOINT" : "BERTH_S3_ENDPOINT");
+    o.path_style = !virtual_hosted;
     o.bucket = vars.at("BERTH_S3_BUCKET");
     o.access_key = vars.at("BERTH_S3_ACCESS_KEY");
     o.secret_key = vars.at("BERTH_S3_SECRET_KEY");
@@ -110,8 +124,8 @@ std::vector<std::string> keys_under(S3Client& c, const std::string& prefix) {
   return list.ok() ? xml_all(list->body, "Key") : std::vector<std::string>{"<list failed>"};
 }
 
-std::unique_ptr<S3BlobStore> make_store(const std::string& prefix) {
-  auto s = S3BlobStore::open(S3Server::instance->options(prefix));
+std::unique_ptr<S3BlobStore> make_store(const std::string& prefix, bool virtual_hosted = false) {
+  auto s = S3BlobStore::open(S3Server::instance->options(prefix, virtual_hosted));
   return s.ok() ? std::move(*s) : nullptr;
 }
 
@@ -119,7 +133,7 @@ std::string random_prefix() { return "t-" + new_upload_id().substr(0, 12) + "/";
 
 class S3Env final : public testing::BlobStoreEnv {
  public:
-  S3Env() : store_(make_store(random_prefix())) {}
+  explicit S3Env(bool virtual_hosted) : store_(make_store(random_prefix(), virtual_hosted)) {}
   ~S3Env() override {
     if (store_) clear_prefix(store_->client());
   }
@@ -133,24 +147,50 @@ class S3Env final : public testing::BlobStoreEnv {
 }  // namespace
 }  // namespace berth::storage
 
-INSTANTIATE_BLOB_STORE_SUITE(S3, []() -> std::unique_ptr<berth::storage::testing::BlobStoreEnv> {
-  auto* server = berth::storage::S3Server::instance;
+namespace berth::storage {
+namespace {
+std::unique_ptr<testing::BlobStoreEnv> make_env(bool virtual_hosted) {
+  auto* server = S3Server::instance;
   if (!server->skip_reason.empty() || server->vars.empty()) return nullptr;
-  auto env = std::make_unique<berth::storage::S3Env>();
-  return env->ok() ? std::move(env) : nullptr;
-});
+  auto env = std::make_unique<S3Env>(virtual_hosted);
+  if (!env->ok()) return nullptr;
+  // The addressing the suite claims to run with is the one the requests use.
+  const S3Client& client = static_cast<S3BlobStore&>(env->store()).client();
+  const std::string url = client.url("k"), bucket = client.options().bucket;
+  if (virtual_hosted != (url.find("://" + bucket + ".") == url.find("://"))) {
+    ADD_FAILURE() << "the store is not " << (virtual_hosted ? "virtual-hosted" : "path-style") << ": " << url;
+    return nullptr;
+  }
+  return env;
+}
+}  // namespace
+}  // namespace berth::storage
+
+INSTANTIATE_BLOB_STORE_SUITE(S3, [] { return berth::storage::make_env(false); });
+INSTANTIATE_BLOB_STORE_SUITE(S3VirtualHosted, [] { return berth::storage::make_env(true); });
 
 namespace berth::storage {
 namespace {
 
-class S3BlobStoreTest : public ::testing::Test {
+// The parameter: true for virtual-hosted addressing, false for path-style.
+class S3BlobStoreTest : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override {
     if (!S3Server::instance->skip_reason.empty()) GTEST_SKIP() << S3Server::instance->skip_reason;
     ASSERT_FALSE(S3Server::instance->vars.empty()) << "no S3 server";
-    store_ = make_store(random_prefix());
+    store_ = make_store(random_prefix(), virtual_hosted());
     ASSERT_NE(store_, nullptr);
+    // The addressing this instance claims is the one its requests use.
+    const std::string url = store_->client().url("k");
+    const std::string bucket = store_->client().options().bucket;
+    if (virtual_hosted()) {
+      ASSERT_EQ(url.find("://" + bucket + "."), url.find("://")) << url;
+      ASSERT_EQ(url.find("/" + bucket + "/"), std::string::npos) << url;
+    } else {
+      ASSERT_NE(url.find("/" + bucket + "/k"), std::string::npos) << url;
+    }
   }
+  bool virtual_hosted() const { return GetParam(); }
   void TearDown() override {
     if (store_) clear_prefix(store_->client());
   }
@@ -181,7 +221,7 @@ class S3BlobStoreTest : public ::testing::Test {
   std::unique_ptr<S3BlobStore> store_;
 };
 
-TEST_F(S3BlobStoreTest, ChunksSmallerThanAPartBecomeMultipartParts) {
+TEST_P(S3BlobStoreTest, ChunksSmallerThanAPartBecomeMultipartParts) {
   const std::string data = pattern_bytes((12u << 20) + 123, 11);
   const std::string id = new_upload_id();
   auto s0 = store_->begin_upload(id);
@@ -212,7 +252,7 @@ TEST_F(S3BlobStoreTest, ChunksSmallerThanAPartBecomeMultipartParts) {
   EXPECT_TRUE(xml_all(mps->body, "UploadId").empty()) << mps->body;
 }
 
-TEST_F(S3BlobStoreTest, OneWriteLargerThanAPartIsSentAsParts) {
+TEST_P(S3BlobStoreTest, OneWriteLargerThanAPartIsSentAsParts) {
   // 1 MiB staged first, then 11 MiB in a single write(): part 1 joins the staged bytes and 4 MiB of the
   // write, part 2 comes straight from the caller's buffer, 2 MiB remain staged.
   const std::string data = pattern_bytes(12u << 20, 16);
@@ -236,9 +276,9 @@ TEST_F(S3BlobStoreTest, OneWriteLargerThanAPartIsSentAsParts) {
   EXPECT_TRUE(*back == data);
 }
 
-TEST_F(S3BlobStoreTest, AnotherInstanceContinuesTheUploadFromItsState) {
+TEST_P(S3BlobStoreTest, AnotherInstanceContinuesTheUploadFromItsState) {
   // Two "nodes": separate stores, separate connection pools, sharing only the bucket and the state.
-  auto node_b = make_store(store_->client().options().prefix);
+  auto node_b = make_store(store_->client().options().prefix, virtual_hosted());
   ASSERT_NE(node_b, nullptr);
   const std::string data = pattern_bytes((11u << 20) + 7, 12);
   const std::string id = new_upload_id();
@@ -270,7 +310,7 @@ TEST_F(S3BlobStoreTest, AnotherInstanceContinuesTheUploadFromItsState) {
   EXPECT_TRUE(*back == data);
 }
 
-TEST_F(S3BlobStoreTest, RewindWorksToAPartBoundaryButNotIntoAPart) {
+TEST_P(S3BlobStoreTest, RewindWorksToAPartBoundaryButNotIntoAPart) {
   const std::string data = pattern_bytes(6u << 20, 13);
   const std::string id = new_upload_id();
   auto s0 = store_->begin_upload(id);
@@ -291,7 +331,7 @@ TEST_F(S3BlobStoreTest, RewindWorksToAPartBoundaryButNotIntoAPart) {
   EXPECT_TRUE(*back == expect);
 }
 
-TEST_F(S3BlobStoreTest, CommitOfFewerBytesThanThePartsHoldCopiesARange) {
+TEST_P(S3BlobStoreTest, CommitOfFewerBytesThanThePartsHoldCopiesARange) {
   const std::string data = pattern_bytes((5u << 20) + 4096, 14);
   const std::string id = new_upload_id();
   auto s0 = store_->begin_upload(id);
@@ -309,7 +349,7 @@ TEST_F(S3BlobStoreTest, CommitOfFewerBytesThanThePartsHoldCopiesARange) {
   EXPECT_TRUE(*back == head);
 }
 
-TEST_F(S3BlobStoreTest, PresignedGetUrlWorksWithCurl) {
+TEST_P(S3BlobStoreTest, PresignedGetUrlWorksWithCurl) {
   const std::string data = pattern_bytes(100000, 15);
   const std::string id = new_upload_id();
   auto s0 = store_->begin_upload(id);
@@ -319,8 +359,10 @@ TEST_F(S3BlobStoreTest, PresignedGetUrlWorksWithCurl) {
   ASSERT_TRUE(store_->commit_upload(id, s1, d, data.size()).ok());
 
   const fs::path out = fs::temp_directory_path() / ("berth-presign-" + id);
+  const std::string url = store_->presign_get(d, 300);
+  EXPECT_EQ(url.rfind(store_->client().url(store_->blob_key(d)) + "?", 0), 0u) << url;
   int code = 0;
-  std::string status = run("curl -s -o " + out.string() + " -w '%{http_code}' '" + store_->presign_get(d, 300) + "'", &code);
+  std::string status = run("curl -s -o " + out.string() + " -w '%{http_code}' '" + url + "'", &code);
   ASSERT_EQ(code, 0);
   EXPECT_EQ(status, "200");
   std::ifstream in(out, std::ios::binary);
@@ -334,9 +376,10 @@ TEST_F(S3BlobStoreTest, PresignedGetUrlWorksWithCurl) {
   EXPECT_EQ(status, "403");
 }
 
-TEST_F(S3BlobStoreTest, UnreachableEndpointIsUnavailable) {
-  S3Options o = S3Server::instance->options("x/");
-  o.endpoint = "http://127.0.0.1:1";  // nothing listens on port 1
+TEST_P(S3BlobStoreTest, UnreachableEndpointIsUnavailable) {
+  S3Options o = S3Server::instance->options("x/", virtual_hosted());
+  // Nothing listens on port 1.
+  o.endpoint = virtual_hosted() ? "http://localhost:1" : "http://127.0.0.1:1";
   o.connect_timeout_ms = 2000;
   auto s = S3BlobStore::open(o);
   ASSERT_TRUE(s.ok());
@@ -347,8 +390,8 @@ TEST_F(S3BlobStoreTest, UnreachableEndpointIsUnavailable) {
   EXPECT_EQ((*s)->begin_upload(new_upload_id()).status().code(), Errc::unavailable);
 }
 
-TEST_F(S3BlobStoreTest, WrongSecretFailsWithoutRevealingTheSecret) {
-  S3Options o = S3Server::instance->options("x/");
+TEST_P(S3BlobStoreTest, WrongSecretFailsWithoutRevealingTheSecret) {
+  S3Options o = S3Server::instance->options("x/", virtual_hosted());
   o.secret_key = "not-the-secret-0123456789";
   auto s = S3BlobStore::open(o);
   ASSERT_TRUE(s.ok());
@@ -357,6 +400,91 @@ TEST_F(S3BlobStoreTest, WrongSecretFailsWithoutRevealingTheSecret) {
   EXPECT_EQ(c.message().find(o.secret_key), std::string::npos) << c.message();
   EXPECT_NE(c.message().find("HTTP 403"), std::string::npos) << c.message();
   EXPECT_TRUE(store_->check().ok());
+}
+
+// What the server received, from its own access log: radosgw (start-s3.sh) logs each request's line,
+// "PUT /URI HTTP/1.1", but not its Host header. Path-style requests name the bucket first in the path;
+// virtual-hosted ones must not, and still succeed: radosgw took the bucket from the Host header. The
+// path-style run is the control that shows this check tells the two apart.
+TEST_P(S3BlobStoreTest, RadosgwSeesTheAddressingStyleInItsRequests) {
+  auto it = S3Server::instance->vars.find("BERTH_S3_DIR");
+  const fs::path log = it == S3Server::instance->vars.end() ? fs::path() : fs::path(it->second) / "log/client.rgw.berth.log";
+  if (log.empty() || !fs::exists(log)) GTEST_SKIP() << "no radosgw log to read (not started by scripts/start-s3.sh)";
+
+  const std::string data = pattern_bytes((5u << 20) + 100, 17);  // one part and a staged tail
+  const std::string id = new_upload_id();
+  auto s0 = store_->begin_upload(id);
+  ASSERT_TRUE(s0.ok()) << s0.status().message();
+  std::string s1 = append(*store_, id, *s0, 0, data);
+  const oci::Digest d = oci::Digest::of(data);
+  ASSERT_TRUE(store_->commit_upload(id, s1, d, data.size()).ok());
+  auto part = get(*store_, d, 10, 20);
+  ASSERT_TRUE(part.ok()) << part.status().message();
+  EXPECT_TRUE(*part == data.substr(10, 20));
+
+  const std::string bucket = store_->client().options().bucket;
+  const std::string prefix = store_->client().options().prefix;  // random: only this test's requests
+  const std::string tag = prefix.substr(0, prefix.size() - 1);     // also found URL-encoded in queries
+  std::vector<std::string> requests;  // "METHOD URI" of every logged request naming the prefix
+  size_t bucket_first = 0, key_first = 0, ok_puts = 0;
+  // The log is written by a background thread: wait for the last request (the ranged GET, status 206).
+  for (int tries = 0; tries < 50; ++tries) {
+    requests.clear();
+    bucket_first = key_first = ok_puts = 0;
+    std::ifstream in(log);
+    bool saw_get = false;
+    for (std::string line; std::getline(in, line);) {
+      if (line.find(" beast: ") == std::string::npos || line.find(tag) == std::string::npos) continue;
+      size_t q = line.find('"');
+      size_t sp1 = line.find(' ', q);
+      size_t sp2 = line.find(' ', sp1 + 1);
+      if (q == std::string::npos || sp1 == std::string::npos || sp2 == std::string::npos) continue;
+      const std::string method = line.substr(q + 1, sp1 - q - 1);
+      const std::string uri = line.substr(sp1 + 1, sp2 - sp1 - 1);
+      const std::string status = line.substr(line.find("\" ", sp2) + 2, 3);
+      requests.push_back(method + " " + uri + " " + status);
+      if (uri.rfind("/" + bucket + "/", 0) == 0 || uri.rfind("/" + bucket + "?", 0) == 0) ++bucket_first;
+      // A key first, or the bucket itself ("/?list-type=2&prefix=..."): what virtual-hosted requests ask.
+      if (uri.rfind("/" + prefix, 0) == 0 || uri.rfind("/?", 0) == 0) ++key_first;
+      if (method == "PUT" && status == "200") ++ok_puts;
+      if (method == "GET" && status == "206") saw_get = true;
+    }
+    if (saw_get) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  std::string all;
+  for (const auto& r : requests) all += "\n  " + r;
+  ASSERT_GE(ok_puts, 2u) << "an upload's part and its staged tail, at least:" << all;
+  if (virtual_hosted()) {
+    EXPECT_EQ(bucket_first, 0u) << "virtual-hosted requests with the bucket in the path:" << all;
+    EXPECT_EQ(key_first, requests.size()) << "every request path starts with the key (or is the bucket's):" << all;
+  } else {
+    EXPECT_EQ(bucket_first, requests.size()) << "path-style requests without the bucket in the path:" << all;
+    EXPECT_EQ(key_first, 0u) << all;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Addressing, S3BlobStoreTest, ::testing::Values(false, true),
+                         [](const auto& info) { return info.param ? "VirtualHosted" : "PathStyle"; });
+
+TEST(S3BlobStoreOptions, VirtualHostedUrlsHaveTheBucketOnlyInTheHost) {
+  S3Options o;
+  o.endpoint = "http://localhost:7480";
+  o.bucket = "berth-test";
+  o.access_key = "a";
+  o.secret_key = "s";
+  o.path_style = false;
+  auto vh = S3Client::create(o);
+  ASSERT_TRUE(vh.ok()) << vh.status().message();
+  EXPECT_EQ((*vh)->url("reg/blobs/sha256/ab"), "http://berth-test.localhost:7480/reg/blobs/sha256/ab");
+  EXPECT_EQ((*vh)->url("", {{"list-type", "2"}}), "http://berth-test.localhost:7480/?list-type=2");
+  const std::string presigned = (*vh)->presign_get("reg/k", 60, 1369353600);
+  EXPECT_EQ(presigned.rfind("http://berth-test.localhost:7480/reg/k?X-Amz-", 0), 0u) << presigned;
+  o.path_style = true;
+  auto ps = S3Client::create(o);
+  ASSERT_TRUE(ps.ok());
+  EXPECT_EQ((*ps)->url("reg/blobs/sha256/ab"), "http://localhost:7480/berth-test/reg/blobs/sha256/ab");
+  EXPECT_EQ((*ps)->url("", {{"list-type", "2"}}), "http://localhost:7480/berth-test/?list-type=2");
 }
 
 TEST(S3BlobStoreOptions, RejectsWhatCannotWork) {
@@ -390,6 +518,22 @@ TEST(S3BlobStoreOptions, RejectsWhatCannotWork) {
   EXPECT_EQ(url.rfind("https://b.s3.eu-west-1.amazonaws.com/reg/blobs/sha256/e3b0c442", 0), 0u) << url;
   EXPECT_NE(url.find("X-Amz-Credential=a%2F20130524%2Fus-east-1%2Fs3%2Faws4_request"), std::string::npos) << url;
   EXPECT_EQ(url.find("&X-Amz-Signature="), url.size() - 81) << url;
+  // A bucket cannot be a subdomain of an IP address, nor a host label when it is not a DNS name.
+  o.endpoint = "http://127.0.0.1:7480";
+  EXPECT_EQ(S3BlobStore::open(o).status().code(), Errc::invalid_argument) << "virtual-hosted on an IPv4 address";
+  o.endpoint = "http://[::1]:7480";
+  EXPECT_EQ(S3BlobStore::open(o).status().code(), Errc::invalid_argument) << "virtual-hosted on an IPv6 address";
+  o.endpoint = "http://localhost:7480";
+  for (const char* bad : {"Upper", "under_score", "-dash", "dot.", "two..dots"}) {
+    o.bucket = bad;
+    EXPECT_EQ(S3BlobStore::open(o).status().code(), Errc::invalid_argument) << bad;
+  }
+  o.bucket = "my.bucket-1";
+  EXPECT_TRUE(S3BlobStore::open(o).ok());
+  o.path_style = true;
+  o.endpoint = "http://127.0.0.1:7480";
+  o.bucket = "Upper_Case";  // path-style: the server decides
+  EXPECT_TRUE(S3BlobStore::open(o).ok());
 }
 
 }  // namespace
