@@ -6,7 +6,6 @@
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
-#include <openssl/rand.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -15,6 +14,7 @@
 #include <sstream>
 
 #include "common/base64.h"
+#include "common/random.h"
 
 namespace berth::auth {
 
@@ -57,17 +57,7 @@ Result<std::string> generate_p256_pem() {
   return pem;
 }
 
-std::string random_id() {
-  unsigned char b[16];
-  RAND_bytes(b, sizeof b);
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : b) {
-    out.push_back(hex[c >> 4]);
-    out.push_back(hex[c & 15]);
-  }
-  return out;
-}
+std::string random_id() { return random_hex(16); }
 
 // The JSON header of a compact JWT, or a non-object on malformed input.
 nlohmann::json decode_header(std::string_view token) {

@@ -1,12 +1,12 @@
 #include "auth/secrets.h"
 
 #include <openssl/crypto.h>
-#include <openssl/rand.h>
 #include <sodium.h>
 
 #include <cstdlib>
 
 #include "common/hasher.h"
+#include "common/random.h"
 
 namespace berth::auth {
 
@@ -20,7 +20,7 @@ std::string new_token(std::string_view prefix) {
   // Rejection sampling keeps every character uniform: bytes >= 248 (= 4 * 62) are drawn again.
   while (out.size() < prefix.size() + kTokenChars) {
     unsigned char buf[64];
-    if (RAND_bytes(buf, sizeof buf) != 1) std::abort();  // no safe fallback for missing randomness
+    random_bytes(buf, sizeof buf);
     for (unsigned char b : buf) {
       if (b < 248 && out.size() < prefix.size() + kTokenChars) out.push_back(kBase62[b % 62]);
     }

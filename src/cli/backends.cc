@@ -1,23 +1,63 @@
 #include "cli/backends.h"
 
+#include <dlfcn.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 
-#include "meta/pg_store.h"
+#include "cli/modules/driver_module.h"
 #include "meta/sqlite_store.h"
 #include "storage/fs_blob_store.h"
-#include "storage/s3_blob_store.h"
 
 namespace berth::cli {
+namespace {
+
+// Where the driver modules are: only $BERTH_MODULE_DIR when it is set; otherwise beside the binary (the
+// build tree), then <prefix>/lib/berth for a binary installed in <prefix>/bin.
+std::vector<std::filesystem::path> module_dirs() {
+  if (const char* dir = std::getenv("BERTH_MODULE_DIR"); dir && *dir) return {dir};
+  std::vector<std::filesystem::path> dirs;
+  std::error_code ec;
+  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    dirs.push_back(exe.parent_path());
+    dirs.push_back(exe.parent_path().parent_path() / "lib" / "berth");
+  }
+  return dirs;
+}
+
+// Loads `module` (once; never unloaded) and returns its entry point.
+template <typename Fn>
+Result<Fn*> load_entry(const char* module, const char* entry) {
+  std::string tried;
+  for (const auto& dir : module_dirs()) {
+    auto path = dir / module;
+    if (::access(path.c_str(), R_OK) != 0) {
+      tried += (tried.empty() ? "" : ", ") + path.string();
+      continue;
+    }
+    void* handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (!handle) return Status(Errc::unavailable, "cannot load driver module " + path.string() + ": " + ::dlerror());
+    void* symbol = ::dlsym(handle, entry);
+    if (!symbol) return Status(Errc::unavailable, "driver module " + path.string() + " has no " + entry);
+    return reinterpret_cast<Fn*>(symbol);
+  }
+  return Status(Errc::unavailable, std::string("driver module ") + module + " not found (looked for " + tried +
+                                       "; BERTH_MODULE_DIR names the directory that holds it)");
+}
+
+}  // namespace
 
 Result<Backends> open_metadata(const Config& config) {
   Backends b;
   if (config.metadata == "postgres") {
-    auto store = meta::PgStore::open(config.postgres_url);
-    if (!store.ok()) return Status(store.status().code(), "metadata (postgres): " + store.status().message());
-    b.identity = &(*store)->identity();
-    b.metadata = std::move(*store);
+    auto open = load_entry<modules::OpenPostgresFn>(modules::kPostgresModule, modules::kPostgresEntry);
+    if (!open.ok()) return Status(open.status().code(), "metadata (postgres): " + open.status().message());
+    auto opened = (**open)(config.postgres_url);
+    if (!opened.ok()) return Status(opened.status().code(), "metadata (postgres): " + opened.status().message());
+    b.identity = opened->identity;
+    b.metadata = std::move(opened->store);
   } else {
     std::error_code ec;
     std::filesystem::create_directories(config.data, ec);
@@ -47,14 +87,15 @@ Result<Backends> open_backends(const Config& config) {
     o.path_style = config.s3.path_style;
     o.verify_tls = config.s3.verify_tls;
     o.part_size = config.s3.part_size_bytes;
-    auto store = storage::S3BlobStore::open(o);
-    if (!store.ok()) return Status(store.status().code(), "storage (s3): " + store.status().message());
-    if (Status s = (*store)->check(); !s.ok()) {
+    auto open = load_entry<modules::OpenS3Fn>(modules::kS3Module, modules::kS3Entry);
+    if (!open.ok()) return Status(open.status().code(), "storage (s3): " + open.status().message());
+    auto opened = (**open)(o);
+    if (!opened.ok()) return Status(opened.status().code(), "storage (s3): " + opened.status().message());
+    if (Status s = opened->check(); !s.ok()) {
       return Status(s.code(), "storage (s3): bucket " + config.s3.bucket + " at " + config.s3.endpoint + ": " + s.message());
     }
-    auto* s3 = store->get();
-    blobs_ready = [s3] { return s3->check().ok(); };
-    b.blobs = std::move(*store);
+    blobs_ready = [check = opened->check] { return check().ok(); };
+    b.blobs = std::move(opened->store);
   } else {
     auto root = std::filesystem::path(config.data) / "blobs";
     auto store = storage::FsBlobStore::open(root);

@@ -1,7 +1,7 @@
 // The non-virtual pieces of blob_store.h, shared by every BlobStore implementation.
 #include "storage/blob_store.h"
 
-#include <openssl/rand.h>
+#include "common/random.h"
 #include <unistd.h>
 
 #include <cstdio>
@@ -42,21 +42,8 @@ bool is_valid_upload_id(std::string_view id) {
 }
 
 std::string new_upload_id() {
-  unsigned char bytes[16];
-  // Upload ids are unguessable handles: a predictable fallback would let one client write into another's
-  // upload, so a failing CSPRNG stops the process rather than degrade silently. It does not fail on a
-  // Linux host with getrandom(2).
-  if (RAND_bytes(bytes, sizeof bytes) != 1) {
-    std::fputs("berth: RAND_bytes failed; cannot create an upload id\n", stderr);
-    std::abort();
-  }
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string id(32, '\0');
-  for (size_t i = 0; i < sizeof bytes; ++i) {
-    id[2 * i] = kHex[bytes[i] >> 4];
-    id[2 * i + 1] = kHex[bytes[i] & 0xf];
-  }
-  return id;
+  // Upload ids are unguessable handles: a predictable one would let one client write into another's upload.
+  return random_hex(16);
 }
 
 }  // namespace berth::storage

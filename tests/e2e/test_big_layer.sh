@@ -19,6 +19,12 @@ log "layer $big_layer: $big_size bytes"
 
 e2e_registry_start
 rss_start="$(e2e_peak_rss_kib)"
+if [[ "$REG_KIND" == berth && -n "$REG_PID" ]]; then
+  # A single node loads the fleet drivers' modules (and libpq, libcurl with their ~40 dependencies) only
+  # when configured: none of them may be mapped here.
+  loaded="$(grep -oE '/[^ ]*(berth-postgres|berth-s3|libpq|libcurl|libldap|libgnutls)[^ ]*' "/proc/$REG_PID/maps" | sort -u | tr '\n' ' ' || true)"
+  [[ -z "$loaded" ]] || fail "a single node (filesystem + SQLite) mapped fleet-driver libraries: $loaded"
+fi
 ref="$REG/acme/big/random:1.0"
 
 step "skopeo push (${big_mib} MiB layer)"

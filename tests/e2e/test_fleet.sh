@@ -76,6 +76,10 @@ fleet_node_start B
 nginx_start A B
 A="${NODE_ADDR[A]}" B="${NODE_ADDR[B]}" LB="$NGINX_ADDR"
 grep -q 'storage=s3 metadata=postgres' "${NODE_LOG[A]}" || fail "node A does not say storage=s3 metadata=postgres"
+# The drivers are modules loaded because the configuration names them (src/cli/modules).
+for lib in berth-postgres.so berth-s3.so libpq.so libcurl.so; do
+  grep -q "/$lib" "/proc/${NODE_PID[A]}/maps" || fail "node A has not loaded $lib"
+done
 
 # ===================================================================================================
 phase push_pull "push through A; pull through B (skopeo, podman) and through nginx"
@@ -387,6 +391,8 @@ bad_node "wrong S3 credentials" "s3" BERTH_S3_SECRET_KEY="wrong-secret-$rnd"
 bad_node "an unreachable PostgreSQL" "postgres" BERTH_POSTGRES_URL="postgresql://berth:sekrit-$rnd@127.0.0.1:$dead_port/fleet"
 grep -q "sekrit-$rnd" "$WORK/logs/bad-node-an unreachable PostgreSQL.log" && fail "the PostgreSQL password appears in the node's error"
 bad_node "a missing PostgreSQL database" "postgres" BERTH_POSTGRES_URL="${PG_URL%/*}/no_such_db_$rnd"
+mkdir -p "$WORK/no-modules"
+bad_node "no driver modules" "postgres.*driver module berth-postgres.so not found" BERTH_MODULE_DIR="$WORK/no-modules"
 
 # ===================================================================================================
 phase auth "authentication on, one signing key: tokens from A work on B and the reverse"
