@@ -8,7 +8,7 @@ build_pkgs=(
   build-essential cmake ninja-build ccache pkg-config
   libboost1.74-dev libssl-dev nlohmann-json3-dev libsqlite3-dev
   libspdlog-dev libfmt-dev libcli11-dev libyaml-cpp-dev libsodium-dev
-  libjwt-dev libcurl4-openssl-dev libpq-dev
+  libcurl4-openssl-dev libpq-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 test_pkgs=(

@@ -1,4 +1,5 @@
-// Short-lived signed bearer tokens (the Docker token authentication spec's JWTs), ES256.
+// Short-lived signed bearer tokens (the Docker token authentication spec's JWTs), ES256 (RFC 7518 §3.4),
+// signed and verified with OpenSSL's EVP API (jwt.cc).
 //
 // Every node verifies with the public key alone, so a fleet needs no shared session store: nodes share
 // the signing key file (or a node that only verifies could be given just the public key).
@@ -12,6 +13,8 @@
 #include <vector>
 
 #include "common/status.h"
+
+struct evp_pkey_st;  // OpenSSL's EVP_PKEY
 
 namespace berth::auth {
 
@@ -50,10 +53,14 @@ class TokenSigner {
   const std::string& issuer() const { return issuer_; }
 
  private:
-  TokenSigner(std::string private_pem, std::string public_pem, std::string issuer)
-      : private_pem_(std::move(private_pem)), public_pem_(std::move(public_pem)), issuer_(std::move(issuer)) {}
-  std::string private_pem_;
-  std::string public_pem_;
+  struct KeyFree {
+    void operator()(evp_pkey_st* key) const;
+  };
+  using KeyPtr = std::unique_ptr<evp_pkey_st, KeyFree>;
+  TokenSigner(KeyPtr key, std::string issuer) : key_(std::move(key)), issuer_(std::move(issuer)) {}
+  // The P-256 key pair, parsed once. Only read after construction, so signing and verifying may run
+  // concurrently on any number of threads (each call uses its own EVP_MD_CTX).
+  KeyPtr key_;
   std::string issuer_;
 };
 

@@ -2,6 +2,9 @@
 
 #include <openssl/evp.h>
 
+#include <array>
+#include <cstdint>
+
 namespace berth {
 
 std::string base64_encode(std::string_view bytes) {
@@ -26,15 +29,66 @@ std::optional<std::string> base64_decode(std::string_view text) {
   return out;
 }
 
-std::optional<std::string> base64url_decode(std::string_view text) {
-  std::string standard(text);
-  for (char& c : standard) {
-    if (c == '+' || c == '/') return std::nullopt;
-    if (c == '-') c = '+';
-    if (c == '_') c = '/';
+namespace {
+
+constexpr char kUrlAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+// Character → 6-bit value, 0xff for anything outside the URL-safe alphabet.
+constexpr std::array<uint8_t, 256> url_values() {
+  std::array<uint8_t, 256> values{};
+  for (auto& v : values) v = 0xff;
+  for (uint8_t i = 0; i < 64; ++i) values[static_cast<unsigned char>(kUrlAlphabet[i])] = i;
+  return values;
+}
+constexpr std::array<uint8_t, 256> kUrlValues = url_values();
+
+}  // namespace
+
+std::string base64url_encode(std::string_view bytes) {
+  std::string out;
+  out.reserve((bytes.size() * 4 + 2) / 3);
+  size_t i = 0;
+  auto byte = [&](size_t k) { return static_cast<uint32_t>(static_cast<unsigned char>(bytes[k])); };
+  for (; i + 3 <= bytes.size(); i += 3) {
+    uint32_t v = byte(i) << 16 | byte(i + 1) << 8 | byte(i + 2);
+    out += kUrlAlphabet[v >> 18 & 63];
+    out += kUrlAlphabet[v >> 12 & 63];
+    out += kUrlAlphabet[v >> 6 & 63];
+    out += kUrlAlphabet[v & 63];
   }
-  while (standard.size() % 4) standard.push_back('=');
-  return base64_decode(standard);
+  if (bytes.size() - i == 1) {
+    uint32_t v = byte(i) << 16;
+    out += kUrlAlphabet[v >> 18 & 63];
+    out += kUrlAlphabet[v >> 12 & 63];
+  } else if (bytes.size() - i == 2) {
+    uint32_t v = byte(i) << 16 | byte(i + 1) << 8;
+    out += kUrlAlphabet[v >> 18 & 63];
+    out += kUrlAlphabet[v >> 12 & 63];
+    out += kUrlAlphabet[v >> 6 & 63];
+  }
+  return out;
+}
+
+std::optional<std::string> base64url_decode(std::string_view text) {
+  // 4n+1 characters would leave 6 bits: not a whole byte.
+  if (text.size() % 4 == 1) return std::nullopt;
+  std::string out;
+  out.reserve(text.size() * 3 / 4);
+  uint32_t acc = 0;
+  int bits = 0;
+  for (char c : text) {
+    uint8_t v = kUrlValues[static_cast<unsigned char>(c)];
+    if (v == 0xff) return std::nullopt;
+    acc = (acc << 6 | v) & 0xffffff;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += static_cast<char>(acc >> bits & 0xff);
+    }
+  }
+  // What is left are the low bits of the last character, which carry no data: they must be zero.
+  if (bits > 0 && (acc & ((1u << bits) - 1)) != 0) return std::nullopt;
+  return out;
 }
 
 }  // namespace berth
