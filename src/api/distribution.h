@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "api/metrics.h"
+#include "api/tag_list_cache.h"
 #include "auth/access.h"
 #include "http/message.h"
 #include "registry/registry.h"
@@ -66,6 +67,7 @@ class DistributionApi final : public http::Handler {
   registry::Registry& registry_;
   ApiOptions options_;
   Metrics metrics_;
+  TagListCache tag_lists_;
 };
 
 // Handlers, one per resource (defined in the file named after it).
@@ -73,7 +75,8 @@ http::Dispatch handle_blob(registry::Registry& registry, http::Request& request,
 http::Dispatch handle_upload(registry::Registry& registry, http::Request& request, const Route& route);
 http::Dispatch handle_manifest(registry::Registry& registry, http::Request& request, const Route& route,
                                size_t max_manifest_bytes);
-http::Dispatch handle_tags(registry::Registry& registry, http::Request& request, const Route& route);
+http::Dispatch handle_tags(registry::Registry& registry, TagListCache& cache, http::Request& request,
+                           const Route& route);
 // `visible`: which repositories the caller may see (empty function: all).
 http::Dispatch handle_catalog(registry::Registry& registry, http::Request& request,
                               const std::function<bool(const std::string&)>& visible);

@@ -15,21 +15,26 @@ constexpr size_t kCatalogDefaultPage = 10'000;
 // {"<key>":"<name>","<list key>":[...]} written directly: listings can hold 10,000 names and a JSON
 // DOM for them costs more than the database query. Names and tags come from validated grammars, but
 // quotes, backslashes and control characters are escaped anyway.
-void append_json_string(std::string& out, const std::string& s) {
+// Runs of characters that need no escape are copied at once.
+void append_json_string(std::string& out, std::string_view s) {
   out.push_back('"');
-  for (char c : s) {
+  size_t run = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(s.data() + run, i - run);
+    run = i + 1;
     if (c == '"' || c == '\\') {
       out.push_back('\\');
-      out.push_back(c);
-    } else if (static_cast<unsigned char>(c) < 0x20) {
+      out.push_back(static_cast<char>(c));
+    } else {
       static constexpr char hex[] = "0123456789abcdef";
       out += "\\u00";
-      out.push_back(hex[(c >> 4) & 0xf]);
+      out.push_back(hex[c >> 4]);
       out.push_back(hex[c & 0xf]);
-    } else {
-      out.push_back(c);
     }
   }
+  out.append(s.data() + run, s.size() - run);
   out.push_back('"');
 }
 
@@ -60,16 +65,32 @@ std::string next_link(const std::string& path, size_t n, const std::string& last
 }
 }  // namespace
 
-http::Dispatch handle_tags(registry::Registry& registry, http::Request& request, const Route& route) {
+http::Dispatch handle_tags(registry::Registry& registry, TagListCache& cache, http::Request& request,
+                           const Route& route) {
   if (request.method != "GET" && request.method != "HEAD") return method_not_allowed();
   auto query = parse_page_query(request);
   if (!query.ok()) return http::Dispatch::respond(error_response(query.status()));
   size_t limit = query->n.value_or(kWholeList);
+  // The version is read before the list: a list rendered after it is at least that recent, so keeping it
+  // under that version never serves anything older than a fresh read would.
+  auto version = registry.tag_version(route.name);
+  if (!version.ok()) return http::Dispatch::respond(error_response(version.status()));
+  if (auto hit = cache.find(route.name, query->last, limit, *version)) {
+    http::Response r = http::Response::json(200, *hit->body);
+    if (!hit->link.empty()) r.headers.set("Link", hit->link);
+    return http::Dispatch::respond(std::move(r));
+  }
   auto page = registry.list_tags(route.name, query->last, limit);
   if (!page.ok()) return http::Dispatch::respond(error_response(page.status()));
   http::Response r = http::Response::json(200, names_json(&route.name, "tags", page->items));
+  std::string link;
   if (page->more && !page->items.empty()) {
-    r.headers.set("Link", next_link("/v2/" + route.name + "/tags/list", limit, page->items.back()));
+    link = next_link("/v2/" + route.name + "/tags/list", limit, page->items.back());
+    r.headers.set("Link", link);
+  }
+  if (page->items.size() >= TagListCache::kMinItems) {
+    cache.store(route.name, query->last, limit, *version,
+                TagListCache::Entry{std::make_shared<const std::string>(r.body), std::move(link)});
   }
   return http::Dispatch::respond(std::move(r));
 }

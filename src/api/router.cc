@@ -181,7 +181,7 @@ http::Dispatch DistributionApi::on_request(http::Request& request) {
       }
       return handle_catalog(registry_, request, visible);
     }
-    case Route::Kind::tags: return handle_tags(registry_, request, route);
+    case Route::Kind::tags: return handle_tags(registry_, tag_lists_, request, route);
     case Route::Kind::manifest: return handle_manifest(registry_, request, route, options_.max_manifest_bytes);
     case Route::Kind::blob: return handle_blob(registry_, request, route);
     case Route::Kind::upload_start:

@@ -119,6 +119,9 @@ class MetadataStore {
   virtual Result<bool> delete_manifest(const std::string& repository, const oci::Digest& digest) = 0;
   // Removes only the tag; false if there was none.
   virtual Result<bool> delete_tag(const std::string& repository, const std::string& tag) = 0;
+  // A number that changes whenever a tag of `repository` is added, moved or removed (by any node);
+  // nullopt when the repository does not exist. For caches of tag lists: equal numbers, equal lists.
+  virtual Result<std::optional<int64_t>> tag_version(const std::string& repository) = 0;
   // Tags sorted ascending (byte order), strictly after `after`, at most `limit`.
   virtual Result<std::vector<std::string>> list_tags(const std::string& repository, const std::string& after,
                                                      size_t limit) = 0;

@@ -143,9 +143,17 @@ CREATE TABLE audit_event (
 CREATE INDEX audit_event_by_actor ON audit_event (actor, id);
 )sql";
 
+// Version 3: a per-repository counter of tag changes, so that a node may keep a rendered tag list and
+// know, with one indexed read, whether it is still current (api/tag_list_cache.h). Every statement that
+// inserts, retags or deletes tags increments it in the same transaction (sql_metadata_store_impl.h).
+constexpr std::string_view kV3 = R"sql(
+ALTER TABLE repository ADD COLUMN tag_version BIGINT NOT NULL DEFAULT 0;
+)sql";
+
 constexpr std::array kMigrations = {
     Migration{1, kV1},
     Migration{2, kV2},
+    Migration{3, kV3},
 };
 
 struct Token {

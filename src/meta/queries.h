@@ -91,8 +91,10 @@ inline constexpr std::string_view kDeleteTagsOfManifest =
 inline constexpr std::string_view kDeleteRefsOfManifest =
     "DELETE FROM manifest_ref WHERE repository_id = ? AND manifest_digest = ?";
 inline constexpr std::string_view kDeleteManifest = "DELETE FROM manifest WHERE repository_id = ? AND digest = ?";
-inline constexpr std::string_view kDeleteTag =
-    "DELETE FROM tag WHERE repository_id = (SELECT id FROM repository WHERE name = ?) AND name = ?";
+inline constexpr std::string_view kDeleteTag = "DELETE FROM tag WHERE repository_id = ? AND name = ?";
+// The tag-change counter (migration 3): bumped in the transaction of every tag change.
+inline constexpr std::string_view kBumpTagVersion = "UPDATE repository SET tag_version = tag_version + 1 WHERE id = ?";
+inline constexpr std::string_view kGetTagVersion = "SELECT tag_version FROM repository WHERE name = ?";
 inline constexpr std::string_view kListTags =
     "SELECT t.name FROM tag t JOIN repository r ON r.id = t.repository_id "
     "WHERE r.name = ? AND t.name > ? ORDER BY t.name LIMIT ?";

@@ -40,6 +40,7 @@ class SqlMetadataStore : public MetadataStore {
                                                             const std::string& tag) override;
   Result<bool> delete_manifest(const std::string& repository, const oci::Digest& digest) override;
   Result<bool> delete_tag(const std::string& repository, const std::string& tag) override;
+  Result<std::optional<int64_t>> tag_version(const std::string& repository) override;
   Result<std::vector<std::string>> list_tags(const std::string& repository, const std::string& after,
                                              size_t limit) override;
   Result<std::vector<Referrer>> list_referrers(const std::string& repository, const oci::Digest& subject,

@@ -72,6 +72,12 @@ Result<int64_t> ensure_repository_id(Connection& c, const std::string& name) {
   return *id;
 }
 
+template <class Connection>
+Status bump_tag_version(Connection& c, int64_t repository_id) {
+  META_TRY(st, c.prepare(sql::kBumpTagVersion));
+  return st.bind(1, repository_id).run();
+}
+
 template <class Stmt>
 UploadRecord upload_row(const Stmt& st) {
   UploadRecord u;
@@ -355,7 +361,8 @@ Status SqlMetadataStore<Pool>::put_manifest(const ManifestRecord& manifest, cons
     BERTH_RETURN_IF_ERROR(insert_refs(refs.manifests, "manifest"));
     if (!tag) return Status::Ok();
     META_TRY(st, c.prepare(sql::kUpsertTag));
-    return st.bind(1, repo_id).bind(2, *tag).bind(3, digest).bind(4, now).run();
+    BERTH_RETURN_IF_ERROR(st.bind(1, repo_id).bind(2, *tag).bind(3, digest).bind(4, now).run());
+    return store_detail::bump_tag_version(c, repo_id);
   });
 }
 
@@ -398,6 +405,9 @@ Result<bool> SqlMetadataStore<Pool>::delete_manifest(const std::string& reposito
     for (std::string_view q : {sql::kDeleteTagsOfManifest, sql::kDeleteRefsOfManifest, sql::kDeleteManifest}) {
       META_TRY(st, c.prepare(q));
       BERTH_RETURN_IF_ERROR(st.bind(1, *repo_id).bind(2, digest.str()).run());
+      if (q == sql::kDeleteTagsOfManifest && c.changes() > 0) {
+        BERTH_RETURN_IF_ERROR(store_detail::bump_tag_version(c, *repo_id));
+      }
     }
     existed = c.changes() > 0;  // of the last statement: the manifest itself
     return Status::Ok();
@@ -409,12 +419,28 @@ template <class Pool>
 Result<bool> SqlMetadataStore<Pool>::delete_tag(const std::string& repository, const std::string& tag) {
   bool removed = false;
   BERTH_RETURN_IF_ERROR(write([&](auto& c) -> Status {
+    META_TRY(repo_id, store_detail::find_repository_id(c, repository));
+    if (!repo_id) return Status::Ok();
     META_TRY(st, c.prepare(sql::kDeleteTag));
-    BERTH_RETURN_IF_ERROR(st.bind(1, repository).bind(2, tag).run());
+    BERTH_RETURN_IF_ERROR(st.bind(1, *repo_id).bind(2, tag).run());
     removed = c.changes() > 0;
-    return Status::Ok();
+    return removed ? store_detail::bump_tag_version(c, *repo_id) : Status::Ok();
   }));
   return removed;
+}
+
+template <class Pool>
+Result<std::optional<int64_t>> SqlMetadataStore<Pool>::tag_version(const std::string& repository) {
+  std::optional<int64_t> version;
+  BERTH_RETURN_IF_ERROR(read([&](auto& c) -> Status {
+    version.reset();
+    META_TRY(st, c.prepare(sql::kGetTagVersion));
+    st.bind(1, repository);
+    META_TRY(row, st.step());
+    if (row) version = st.column_int64(0);
+    return Status::Ok();
+  }));
+  return version;
 }
 
 template <class Pool>
@@ -423,6 +449,7 @@ Result<std::vector<std::string>> SqlMetadataStore<Pool>::list_tags(const std::st
   std::vector<std::string> tags;
   BERTH_RETURN_IF_ERROR(read([&](auto& c) -> Status {
     tags.clear();
+    tags.reserve(std::min<size_t>(limit, 16384));  // 10,000 tags: no regrowth, no moving of names
     META_TRY(st, c.prepare(sql::kListTags));
     st.bind(1, repository).bind(2, after).bind(3, sql::to_sql(limit));
     while (true) {

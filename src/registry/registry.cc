@@ -153,6 +153,13 @@ Result<Page> Registry::list_tags(const std::string& repository, const std::strin
   return to_page(std::move(*tags), limit);
 }
 
+Result<int64_t> Registry::tag_version(const std::string& repository) {
+  auto version = meta_.tag_version(repository);
+  if (!version.ok()) return version.status();
+  if (!*version) return Status(Errc::name_unknown, "repository name not known to registry: " + repository);
+  return **version;
+}
+
 Result<Page> Registry::list_repositories(const std::string& after, size_t limit) {
   auto names = meta_.list_repositories(after, limit + 1);
   if (!names.ok()) return names.status();

@@ -137,6 +137,9 @@ class Registry {
   Status delete_manifest(const std::string& repository, const oci::Reference& reference);
   // name_unknown for a repository that does not exist.
   Result<Page> list_tags(const std::string& repository, const std::string& after, size_t limit);
+  // Changes whenever a tag of `repository` is added, moved or removed, on any node; name_unknown for a
+  // repository that does not exist. Equal versions mean equal tag lists (for caches of rendered lists).
+  Result<int64_t> tag_version(const std::string& repository);
   Result<Page> list_repositories(const std::string& after, size_t limit);
   Result<std::vector<meta::Referrer>> referrers(const std::string& repository, const oci::Digest& subject,
                                                 const std::optional<std::string>& artifact_type);

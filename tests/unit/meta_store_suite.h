@@ -377,6 +377,41 @@ TEST_P(MetaStoreSuite, DeleteTagKeepsTheManifest) {
   EXPECT_TRUE(store->get_manifest("r", m.digest)->has_value());
 }
 
+TEST_P(MetaStoreSuite, TagVersionChangesWithEveryTagChangeAndOnlyThen) {
+  EXPECT_EQ(*store->tag_version("r"), std::nullopt);  // no such repository
+  ManifestRecord m1 = manifest("r", "one"), m2 = manifest("r", "two");
+  put(m1);  // creates the repository, no tag
+  auto v = [&] {
+    auto version = store->tag_version("r");
+    EXPECT_TRUE(version.ok() && version->has_value());
+    return version.ok() && version->has_value() ? **version : -1;
+  };
+  int64_t v0 = v();
+  put(m2);  // an untagged manifest changes no tag
+  EXPECT_EQ(v(), v0);
+  put(m1, "a");  // new tag
+  int64_t v1 = v();
+  EXPECT_NE(v1, v0);
+  put(m2, "a");  // moved tag
+  int64_t v2 = v();
+  EXPECT_NE(v2, v1);
+  EXPECT_FALSE(*store->delete_tag("r", "missing"));  // nothing removed
+  EXPECT_EQ(v(), v2);
+  put(m1, "b");
+  int64_t v3 = v();
+  EXPECT_TRUE(*store->delete_tag("r", "b"));  // removed tag
+  int64_t v4 = v();
+  EXPECT_NE(v4, v3);
+  EXPECT_TRUE(*store->delete_manifest("r", m2.digest));  // took tag "a" with it
+  int64_t v5 = v();
+  EXPECT_NE(v5, v4);
+  EXPECT_TRUE(*store->delete_manifest("r", m1.digest));  // no tags left to take
+  EXPECT_EQ(v(), v5);
+  // Another repository's tags do not move this one's version.
+  put(manifest("other", "x"), "t");
+  EXPECT_EQ(v(), v5);
+}
+
 TEST_P(MetaStoreSuite, ListTagsPaginatesThroughAThousandTags) {
   std::vector<std::string> expected;
   ManifestRecord m = manifest("r", "one");
