@@ -265,8 +265,7 @@ Result<HttpResult> S3Client::call(std::string_view method, const std::string& ke
                                   const sigv4::Params& headers, std::string_view body) {
   CURL* curl = static_cast<CURL*>(acquire_handle());
   if (!curl) return Status(Errc::internal, "S3: curl_easy_init failed");
-  const std::string payload_hash = berth::sha256_hex(body);
-  auto* list = static_cast<curl_slist*>(prepare(curl, method, key, query, headers, payload_hash));
+  auto* list = static_cast<curl_slist*>(prepare(curl, method, key, query, headers, payload_hash(body)));
   HttpResult out;
   if (method == "PUT" || method == "POST") {
     // POSTFIELDS with a custom method sends the body as is, with its length, for PUT and POST alike.
@@ -292,6 +291,11 @@ Status S3Client::error_of(const HttpResult& r, std::string_view what) {
   if (r.status == 404) return Status(Errc::not_found, msg);
   if (r.status == 503 || code == "SlowDown") return Status(Errc::unavailable, "S3 " + msg);
   return Status(Errc::io_error, "S3 " + msg);
+}
+
+std::string S3Client::payload_hash(std::string_view body) const {
+  if (options_.endpoint.rfind("https://", 0) == 0) return std::string(sigv4::kUnsignedPayload);
+  return berth::sha256_hex(body);
 }
 
 std::string S3Client::presign_get(const std::string& key, uint64_t expires_seconds, std::time_t now) {

@@ -69,6 +69,12 @@ class S3Client {
   // (virtual-hosted) without. For diagnostics and tests; call() and get_range() use the same.
   std::string url(const std::string& key, const sigv4::Params& query = {}) const { return target(key, query).url; }
 
+  // The x-amz-content-sha256 a request with `body` is signed with. Over plain HTTP, the body's SHA-256,
+  // so that the server rejects bytes changed on the way. Over HTTPS, "UNSIGNED-PAYLOAD" (as AWS's SDKs
+  // do): TLS already guarantees integrity, and hashing every multipart part a second time (the registry
+  // hashes the whole blob for its digest anyway) would cost a core-second per ~2 GiB uploaded.
+  std::string payload_hash(std::string_view body) const;
+
   // A presigned GET URL for the object, valid for `expires_seconds` from `now`.
   std::string presign_get(const std::string& key, uint64_t expires_seconds, std::time_t now);
 

@@ -487,6 +487,22 @@ TEST(S3BlobStoreOptions, VirtualHostedUrlsHaveTheBucketOnlyInTheHost) {
   EXPECT_EQ((*ps)->url("", {{"list-type", "2"}}), "http://localhost:7480/berth-test/?list-type=2");
 }
 
+TEST(S3BlobStoreOptions, PayloadIsSignedOverHttpAndUnsignedOnlyOverHttps) {
+  S3Options o;
+  o.endpoint = "http://127.0.0.1:7480";
+  o.bucket = "b";
+  o.access_key = "a";
+  o.secret_key = "s";
+  auto plain = S3Client::create(o);
+  ASSERT_TRUE(plain.ok());
+  // SHA-256 of "abc" (FIPS 180-2 example): the body itself is signed.
+  EXPECT_EQ((*plain)->payload_hash("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  o.endpoint = "https://s3.example.test";
+  auto tls = S3Client::create(o);
+  ASSERT_TRUE(tls.ok());
+  EXPECT_EQ((*tls)->payload_hash("abc"), "UNSIGNED-PAYLOAD");
+}
+
 TEST(S3BlobStoreOptions, RejectsWhatCannotWork) {
   S3Options o;
   o.endpoint = "http://127.0.0.1:9";
