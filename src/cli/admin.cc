@@ -3,6 +3,7 @@
 #include <charconv>
 #include <ctime>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -88,6 +89,13 @@ Result<Stores> open_stores(const Target& target) {
   return Stores{std::move(*backends), std::move(*config)};
 }
 
+// Opens the stores and runs `body` on them; a failure to open them is reported like any other.
+int with_stores(const Target& target, const std::function<int(Stores&)>& body) {
+  auto stores = open_stores(target);
+  if (!stores.ok()) return fail(stores.status().message());
+  return body(*stores);
+}
+
 bool valid_scopes(const std::vector<std::string>& scopes) {
   for (const auto& s : scopes) {
     if (s != "read:packages" && s != "write:packages" && s != "delete:packages") return false;
@@ -136,6 +144,10 @@ void add_admin_commands(CLI::App& app, std::function<int()>& run) {
   admin->add_option("-c,--config", target->config_file, "the registry's YAML configuration file");
   admin->add_option("--data", target->data, "the registry's data directory (overrides the config)");
   admin->require_subcommand(1);
+  // What `cmd` does when it is the subcommand chosen (run after parsing).
+  auto on_run = [&run](CLI::App* cmd, std::function<int()> action) {
+    cmd->callback([&run, action = std::move(action)] { run = action; });
+  };
 
   // ---- users ----
   auto* user = admin->add_subcommand("user", "Users")->require_subcommand(1);
@@ -145,13 +157,11 @@ void add_admin_commands(CLI::App& app, std::function<int()>& run) {
     auto* create = user->add_subcommand("create", "Create a user");
     create->add_option("NAME", *name)->required();
     create->add_flag("--password-stdin", *password_stdin, "read a password (for the UI) from stdin");
-    create->callback([=, &run] {
-      run = [=] {
-        if (!oci::is_valid_repository_name(*name) || name->find('/') != std::string::npos) {
-          return fail("user names are lowercase letters, digits and separators . _ -");
-        }
-        auto stores = open_stores(*target);
-        if (!stores.ok()) return fail(stores.status().message());
+    on_run(create, [=] {
+      if (!oci::is_valid_repository_name(*name) || name->find('/') != std::string::npos) {
+        return fail("user names are lowercase letters, digits and separators . _ -");
+      }
+      return with_stores(*target, [&](Stores& stores) {
         meta::Account account;
         account.name = *name;
         account.kind = meta::AccountKind::user;
@@ -162,24 +172,22 @@ void add_admin_commands(CLI::App& app, std::function<int()>& run) {
           if (password.size() < 8) return fail("passwords need at least 8 characters");
           account.password_hash = auth::hash_password(password);
         }
-        auto id = stores->identity().create_account(account);
+        auto id = stores.identity().create_account(account);
         if (!id.ok()) return fail(id.status().message());
         std::cerr << "created user " << *name << "\n";
         return 0;
-      };
+      });
     });
-    user->add_subcommand("list", "List users and orgs")->callback([=, &run] {
-      run = [=] {
-        auto stores = open_stores(*target);
-        if (!stores.ok()) return fail(stores.status().message());
-        auto accounts = stores->identity().list_accounts();
+    on_run(user->add_subcommand("list", "List users and orgs"), [=] {
+      return with_stores(*target, [](Stores& stores) {
+        auto accounts = stores.identity().list_accounts();
         if (!accounts.ok()) return fail(accounts.status().message());
         for (const auto& a : *accounts) {
           std::cout << a.name << "\t" << (a.kind == meta::AccountKind::user ? "user" : "org") << "\t"
                     << a.default_visibility << "\t" << (a.create_on_push ? "create-on-push" : "must-exist") << "\n";
         }
         return 0;
-      };
+      });
     });
   }
 
@@ -191,27 +199,25 @@ void add_admin_commands(CLI::App& app, std::function<int()>& run) {
     auto* create = org->add_subcommand("create", "Create an organization");
     create->add_option("NAME", *name)->required();
     create->add_option("--admin", *admin_user, "its first admin (a user)")->required();
-    create->callback([=, &run] {
-      run = [=] {
-        if (!oci::is_valid_repository_name(*name) || name->find('/') != std::string::npos) {
-          return fail("invalid organization name");
-        }
-        auto stores = open_stores(*target);
-        if (!stores.ok()) return fail(stores.status().message());
-        auto admin_account = stores->identity().get_account(*admin_user);
+    on_run(create, [=] {
+      if (!oci::is_valid_repository_name(*name) || name->find('/') != std::string::npos) {
+        return fail("invalid organization name");
+      }
+      return with_stores(*target, [&](Stores& stores) {
+        auto admin_account = stores.identity().get_account(*admin_user);
         if (!admin_account.ok()) return fail(admin_account.status().message());
         if (!*admin_account || (*admin_account)->kind != meta::AccountKind::user) return fail("no such user: " + *admin_user);
         meta::Account account;
         account.name = *name;
         account.kind = meta::AccountKind::org;
         account.created_at = now();
-        auto id = stores->identity().create_account(account);
+        auto id = stores.identity().create_account(account);
         if (!id.ok()) return fail(id.status().message());
-        Status s = stores->identity().set_membership(*name, *admin_user, "admin");
+        Status s = stores.identity().set_membership(*name, *admin_user, "admin");
         if (!s.ok()) return fail(s.message());
         std::cerr << "created org " << *name << " with admin " << *admin_user << "\n";
         return 0;
-      };
+      });
     });
 
     auto org_name = std::make_shared<std::string>();
@@ -221,37 +227,31 @@ void add_admin_commands(CLI::App& app, std::function<int()>& run) {
     add->add_option("ORG", *org_name)->required();
     add->add_option("USER", *member)->required();
     add->add_option("--role", *role, "member or admin")->check(CLI::IsMember({"member", "admin"}));
-    add->callback([=, &run] {
-      run = [=] {
-        auto stores = open_stores(*target);
-        if (!stores.ok()) return fail(stores.status().message());
-        Status s = stores->identity().set_membership(*org_name, *member, *role);
+    on_run(add, [=] {
+      return with_stores(*target, [&](Stores& stores) {
+        Status s = stores.identity().set_membership(*org_name, *member, *role);
         return s.ok() ? 0 : fail(s.message());
-      };
+      });
     });
     auto* remove = org->add_subcommand("remove-member", "Remove a member");
     remove->add_option("ORG", *org_name)->required();
     remove->add_option("USER", *member)->required();
-    remove->callback([=, &run] {
-      run = [=] {
-        auto stores = open_stores(*target);
-        if (!stores.ok()) return fail(stores.status().message());
-        auto removed = stores->identity().remove_membership(*org_name, *member);
+    on_run(remove, [=] {
+      return with_stores(*target, [&](Stores& stores) {
+        auto removed = stores.identity().remove_membership(*org_name, *member);
         if (!removed.ok()) return fail(removed.status().message());
         return *removed ? 0 : fail(*member + " is not a member of " + *org_name);
-      };
+      });
     });
     auto* members = org->add_subcommand("members", "List members");
     members->add_option("ORG", *org_name)->required();
-    members->callback([=, &run] {
-      run = [=] {
-        auto stores = open_stores(*target);
-        if (!stores.ok()) return fail(stores.status().message());
-        auto list = stores->identity().list_members(*org_name);
+    on_run(members, [=] {
+      return with_stores(*target, [&](Stores& stores) {
+        auto list = stores.identity().list_members(*org_name);
         if (!list.ok()) return fail(list.status().message());
         for (const auto& m : *list) std::cout << m.user << "\t" << m.role << "\n";
         return 0;
-      };
+      });
     });
   }
 
@@ -266,18 +266,16 @@ void add_admin_commands(CLI::App& app, std::function<int()>& run) {
     settings->add_option("--create-on-push", *create_on_push, "true: packages are created by their first push; "
                                                               "false: they must be created first")
         ->check(CLI::IsMember({"true", "false"}));
-    settings->callback([=, &run] {
-      run = [=] {
-        auto stores = open_stores(*target);
-        if (!stores.ok()) return fail(stores.status().message());
-        auto account = stores->identity().get_account(*owner);
+    on_run(settings, [=] {
+      return with_stores(*target, [&](Stores& stores) {
+        auto account = stores.identity().get_account(*owner);
         if (!account.ok()) return fail(account.status().message());
         if (!*account) return fail("no such user or org: " + *owner);
         std::string vis = visibility->empty() ? (*account)->default_visibility : *visibility;
         bool cop = create_on_push->empty() ? (*account)->create_on_push : *create_on_push == "true";
-        Status s = stores->identity().set_owner_settings(*owner, vis, cop);
+        Status s = stores.identity().set_owner_settings(*owner, vis, cop);
         return s.ok() ? 0 : fail(s.message());
-      };
+      });
     });
   }
 
@@ -297,10 +295,8 @@ void add_admin_commands(CLI::App& app, std::function<int()>& run) {
     create->add_flag("--ci", args->ci, "a short-lived CI token limited to --packages");
     create->add_option("--packages", args->packages, "CI tokens: comma list of repositories");
     create->add_option("--ttl", args->ttl, "CI tokens: lifetime (minutes to hours), default 1h");
-    create->callback([=, &run] {
-      run = [=] {
-        auto stores = open_stores(*target);
-        if (!stores.ok()) return fail(stores.status().message());
+    on_run(create, [=] {
+      return with_stores(*target, [&](Stores& stores) {
         std::optional<int64_t> ttl;
         std::vector<std::string> packages;
         if (args->ci) {
@@ -312,17 +308,15 @@ void add_admin_commands(CLI::App& app, std::function<int()>& run) {
           ttl = parse_duration(args->expires);
           if (!ttl) return fail("--expires must be a duration such as 30d");
         }
-        return create_token(*stores, args->user, split_list(args->scopes), ttl, args->name, args->ci, packages);
-      };
+        return create_token(stores, args->user, split_list(args->scopes), ttl, args->name, args->ci, packages);
+      });
     });
     auto list_user = std::make_shared<std::string>();
     auto* list = token->add_subcommand("list", "List a user's tokens (never the secrets)");
     list->add_option("--user", *list_user)->required();
-    list->callback([=, &run] {
-      run = [=] {
-        auto stores = open_stores(*target);
-        if (!stores.ok()) return fail(stores.status().message());
-        auto tokens = stores->identity().list_tokens(*list_user);
+    on_run(list, [=] {
+      return with_stores(*target, [&](Stores& stores) {
+        auto tokens = stores.identity().list_tokens(*list_user);
         if (!tokens.ok()) return fail(tokens.status().message());
         std::cout << "ID\tKIND\tHINT\tSCOPES\tEXPIRES\tREVOKED\tLAST USED\tNAME\n";
         for (const auto& t : *tokens) {
@@ -332,22 +326,20 @@ void add_admin_commands(CLI::App& app, std::function<int()>& run) {
                     << "\t" << format_time(t.revoked_at) << "\t" << format_time(t.last_used_at) << "\t" << t.name << "\n";
         }
         return 0;
-      };
+      });
     });
     auto revoke_id = std::make_shared<int64_t>(0);
     auto* revoke = token->add_subcommand("revoke", "Revoke a token by id");
     revoke->add_option("ID", *revoke_id)->required();
-    revoke->callback([=, &run] {
-      run = [=] {
-        auto stores = open_stores(*target);
-        if (!stores.ok()) return fail(stores.status().message());
-        auto revoked = stores->identity().revoke_token(*revoke_id, now());
+    on_run(revoke, [=] {
+      return with_stores(*target, [&](Stores& stores) {
+        auto revoked = stores.identity().revoke_token(*revoke_id, now());
         if (!revoked.ok()) return fail(revoked.status().message());
         if (!*revoked) return fail("no token with id " + std::to_string(*revoke_id));
         meta::AuditEvent event{0, now(), "admin", "token.revoke", std::to_string(*revoke_id), "allowed", "cli", ""};
-        (void)stores->identity().record_audit(event);
+        (void)stores.identity().record_audit(event);
         return 0;
-      };
+      });
     });
   }
 
@@ -359,14 +351,12 @@ void add_admin_commands(CLI::App& app, std::function<int()>& run) {
     auto* vis = package->add_subcommand("visibility", "Set a package's visibility (creates the package if needed)");
     vis->add_option("PACKAGE", *repo)->required();
     vis->add_option("VISIBILITY", *visibility)->required()->check(CLI::IsMember({"public", "private"}));
-    vis->callback([=, &run] {
-      run = [=] {
-        if (!oci::is_valid_repository_name(*repo)) return fail("invalid package name");
-        auto stores = open_stores(*target);
-        if (!stores.ok()) return fail(stores.status().message());
-        Status s = stores->identity().set_repository_visibility(*repo, *visibility);
+    on_run(vis, [=] {
+      if (!oci::is_valid_repository_name(*repo)) return fail("invalid package name");
+      return with_stores(*target, [&](Stores& stores) {
+        Status s = stores.identity().set_repository_visibility(*repo, *visibility);
         return s.ok() ? 0 : fail(s.message());
-      };
+      });
     });
     auto member = std::make_shared<std::string>();
     auto role = std::make_shared<std::string>();
@@ -374,41 +364,35 @@ void add_admin_commands(CLI::App& app, std::function<int()>& run) {
     grant->add_option("PACKAGE", *repo)->required();
     grant->add_option("USER", *member)->required();
     grant->add_option("ROLE", *role)->required()->check(CLI::IsMember({"read", "write", "admin"}));
-    grant->callback([=, &run] {
-      run = [=] {
-        auto stores = open_stores(*target);
-        if (!stores.ok()) return fail(stores.status().message());
-        Status s = stores->identity().set_package_role(*repo, *member, *role);
+    on_run(grant, [=] {
+      return with_stores(*target, [&](Stores& stores) {
+        Status s = stores.identity().set_package_role(*repo, *member, *role);
         return s.ok() ? 0 : fail(s.message());
-      };
+      });
     });
     auto* revoke = package->add_subcommand("revoke", "Remove a user's role on a package");
     revoke->add_option("PACKAGE", *repo)->required();
     revoke->add_option("USER", *member)->required();
-    revoke->callback([=, &run] {
-      run = [=] {
-        auto stores = open_stores(*target);
-        if (!stores.ok()) return fail(stores.status().message());
-        auto removed = stores->identity().remove_package_role(*repo, *member);
+    on_run(revoke, [=] {
+      return with_stores(*target, [&](Stores& stores) {
+        auto removed = stores.identity().remove_package_role(*repo, *member);
         if (!removed.ok()) return fail(removed.status().message());
         return *removed ? 0 : fail(*member + " has no role on " + *repo);
-      };
+      });
     });
     auto* roles = package->add_subcommand("roles", "List roles on a package");
     roles->add_option("PACKAGE", *repo)->required();
-    roles->callback([=, &run] {
-      run = [=] {
-        auto stores = open_stores(*target);
-        if (!stores.ok()) return fail(stores.status().message());
-        auto visibility_now = stores->identity().repository_visibility(*repo);
+    on_run(roles, [=] {
+      return with_stores(*target, [&](Stores& stores) {
+        auto visibility_now = stores.identity().repository_visibility(*repo);
         if (!visibility_now.ok()) return fail(visibility_now.status().message());
         if (!*visibility_now) return fail("no such package: " + *repo);
         std::cout << "visibility\t" << **visibility_now << "\n";
-        auto list = stores->identity().list_package_roles(*repo);
+        auto list = stores.identity().list_package_roles(*repo);
         if (!list.ok()) return fail(list.status().message());
         for (const auto& r : *list) std::cout << r.user << "\t" << r.role << "\n";
         return 0;
-      };
+      });
     });
   }
 
@@ -421,19 +405,17 @@ void add_admin_commands(CLI::App& app, std::function<int()>& run) {
     audit->add_option("--actor", *actor, "only this actor");
     audit->add_option("--after", *after, "only events after this id");
     audit->add_option("--limit", *limit, "at most this many events");
-    audit->callback([=, &run] {
-      run = [=] {
-        auto stores = open_stores(*target);
-        if (!stores.ok()) return fail(stores.status().message());
-        auto events = stores->identity().list_audit(*after, *limit,
-                                                    actor->empty() ? std::nullopt : std::optional<std::string>(*actor));
+    on_run(audit, [=] {
+      return with_stores(*target, [&](Stores& stores) {
+        auto events = stores.identity().list_audit(*after, *limit,
+                                                   actor->empty() ? std::nullopt : std::optional<std::string>(*actor));
         if (!events.ok()) return fail(events.status().message());
         for (const auto& e : *events) {
           std::cout << e.id << "\t" << format_time(e.at) << "\t" << e.actor << "\t" << e.action << "\t" << e.target
                     << "\t" << e.outcome << "\t" << e.remote << "\t" << e.detail << "\n";
         }
         return 0;
-      };
+      });
     });
   }
 
@@ -451,15 +433,13 @@ void add_admin_commands(CLI::App& app, std::function<int()>& run) {
     secret->add_option("--namespace", args->ns, "the Secret's namespace");
     secret->add_option("--registry", args->registry, "registry host[:port] as clients name it (default: listen)");
     secret->add_option("--expires", args->expires, "token lifetime (default 90d)");
-    secret->callback([=, &run] {
-      run = [=] {
-        auto stores = open_stores(*target);
-        if (!stores.ok()) return fail(stores.status().message());
+    on_run(secret, [=] {
+      return with_stores(*target, [&](Stores& stores) {
         auto ttl = parse_duration(args->expires);
         if (!ttl) return fail("--expires must be a duration such as 90d");
-        std::string registry = args->registry.empty() ? stores->config.listen : args->registry;
+        std::string registry = args->registry.empty() ? stores.config.listen : args->registry;
         std::string token;
-        int rc = create_token(*stores, args->user, {"read:packages"}, ttl, "pull-secret " + args->name, false, {}, &token);
+        int rc = create_token(stores, args->user, {"read:packages"}, ttl, "pull-secret " + args->name, false, {}, &token);
         if (rc != 0) return rc;
         nlohmann::json config = {{"auths",
                                   {{registry,
@@ -471,7 +451,7 @@ void add_admin_commands(CLI::App& app, std::function<int()>& run) {
         std::cout << "type: kubernetes.io/dockerconfigjson\ndata:\n  .dockerconfigjson: " << base64_encode(config.dump())
                   << "\n";
         return 0;
-      };
+      });
     });
   }
 }
