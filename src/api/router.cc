@@ -296,8 +296,16 @@ std::optional<http::Response> DistributionApi::enforce(http::Request& request, R
 }
 
 http::Response DistributionApi::payload_too_large(const http::Request& request) {
-  http::Response r = error_response(Errc::manifest_invalid, "manifest exceeds the maximum size of " +
-                                                                std::to_string(options_.max_manifest_bytes) + " bytes");
+  // Named after what was too large (manifest PUTs and /token forms are the bodies read whole).
+  std::string message;
+  if (request.route_label == "manifest") {
+    message = "manifest exceeds the maximum size of " + std::to_string(options_.max_manifest_bytes) + " bytes";
+  } else if (request.route_label == "token") {
+    message = "token request body is too large";
+  } else {
+    message = "request body is too large";
+  }
+  http::Response r = error_response(Errc::manifest_invalid, std::move(message));
   r.status = 413;
   return r;
 }
