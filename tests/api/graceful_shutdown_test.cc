@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
+#include <string>
 #include <thread>
 
 #include "support/api_helpers.h"
@@ -18,6 +20,26 @@ namespace berth::test {
 namespace {
 
 using namespace std::chrono_literals;
+
+// Polls `condition` every 10 ms until it holds (true) or `limit` has passed (false).
+template <typename Condition>
+bool eventually(Condition condition, std::chrono::milliseconds limit = 10s) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(10ms);
+  }
+  return true;
+}
+
+// The server's berth_uploads_in_progress gauge (appends and commits running now), -1 if unreadable.
+long uploads_in_progress(const HttpClient& http) {
+  const std::string gauge = "\nberth_uploads_in_progress ";
+  auto metrics = http.get("/metrics");
+  auto at = metrics.body.find(gauge);
+  if (metrics.status != 200 || at == std::string::npos) return -1;
+  return std::strtol(metrics.body.c_str() + at + gauge.size(), nullptr, 10);
+}
 
 int connect_to(uint16_t port) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -69,13 +91,18 @@ TEST(GracefulShutdown, RequestInFlightFinishesAndNewConnectionsAreRefused) {
                      "Content-Type: application/octet-stream\r\nContent-Length: " + std::to_string(body.size()) +
                      "\r\n\r\n";
   ASSERT_TRUE(send_all(fd, head + body.substr(0, body.size() / 2)));
-  std::this_thread::sleep_for(200ms);
+  // In flight: the server is appending to the upload for this PATCH.
+  ASSERT_TRUE(eventually([&] { return uploads_in_progress(http) == 1; }))
+      << "the PATCH never started\n" << server.log();
 
   ASSERT_EQ(::kill(server.pid(), SIGTERM), 0);
-  std::this_thread::sleep_for(300ms);
-  int late = connect_to(server.port());
-  EXPECT_LT(late, 0) << "a new connection was accepted after SIGTERM";
-  if (late >= 0) ::close(late);
+  // The listener closes: from then on new connections are refused.
+  EXPECT_TRUE(eventually([&] {
+    int late = connect_to(server.port());
+    if (late < 0) return true;
+    ::close(late);
+    return false;
+  })) << "new connections were still accepted 10 s after SIGTERM";
 
   ASSERT_TRUE(send_all(fd, std::string_view(body).substr(body.size() / 2)));
   std::string response = read_until_close(fd);

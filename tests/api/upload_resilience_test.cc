@@ -3,7 +3,9 @@
 #include <sys/wait.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
+#include <string>
 #include <thread>
 
 #include "support/api_helpers.h"
@@ -35,6 +37,26 @@ std::vector<fs::path> files_under(const fs::path& dir) {
   return out;
 }
 
+// Polls `condition` every 10 ms until it holds (true) or `limit` has passed (false).
+template <typename Condition>
+bool eventually(Condition condition, std::chrono::milliseconds limit = 10s) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(10ms);
+  }
+  return true;
+}
+
+// The server's berth_uploads_in_progress gauge (appends and commits running now), -1 if unreadable.
+long uploads_in_progress(const HttpClient& http) {
+  const std::string gauge = "\nberth_uploads_in_progress ";
+  auto metrics = http.get("/metrics");
+  auto at = metrics.body.find(gauge);
+  if (metrics.status != 200 || at == std::string::npos) return -1;
+  return std::strtol(metrics.body.c_str() + at + gauge.size(), nullptr, 10);
+}
+
 class UploadResilienceTest : public ApiTest {};
 
 TEST_F(UploadResilienceTest, DisconnectMidPatchKeepsWhatArrivedAndTheUploadResumes) {
@@ -47,9 +69,14 @@ TEST_F(UploadResilienceTest, DisconnectMidPatchKeepsWhatArrivedAndTheUploadResum
   const std::size_t sent = 256 * 1024;
   client().send_partial_then_close("PATCH", location, {{"Content-Type", "application/octet-stream"}},
                                    std::string_view(content).substr(0, sent), content.size());
-  std::this_thread::sleep_for(300ms);  // let the server notice the disconnect and settle the session
-
-  auto status = client().get(location);
+  // The server notices the disconnect and settles the session: what arrived is recorded, and the
+  // upload is free for the next append (checked on the gauge of a server of the test's own).
+  Response status;
+  EXPECT_TRUE(eventually([&] {
+    status = client().get(location);
+    if (status.status != 204 || offset_of(status) == 0) return false;
+    return registry().external() || uploads_in_progress(client()) == 0;
+  })) << "the session was not settled 10 s after the disconnect\n" << status.describe();
   ASSERT_EQ(status.status, 204) << status.describe();
   auto offset = offset_of(status);
   EXPECT_GT(offset, 0u) << "the bytes that arrived before the disconnect were dropped";
