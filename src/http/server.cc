@@ -187,6 +187,199 @@ struct Server::Impl {
     co_return true;
   }
 
+  using HeaderParser = bhttp::request_parser<bhttp::empty_body>;
+
+  // One request on a connection, as the body-handling steps below leave it.
+  struct Exchange {
+    Request req;
+    Response response;
+    uint64_t bytes_in = 0;
+    bool keep_alive = true;
+    bool connection_ok = true;  // false: the connection is unusable, close it without answering
+    bool expect_continue = false;
+  };
+
+  static void fill_request(HeaderParser& hp, const std::string& remote, Request& req) {
+    auto& h = hp.get();
+    req.method = std::string(h.method_string());
+    req.target = std::string(h.target());
+    auto q = req.target.find('?');
+    req.path = req.target.substr(0, q);
+    if (q != std::string::npos) req.query = req.target.substr(q + 1);
+    for (auto& f : h) req.headers.add(std::string(f.name_string()), std::string(f.value()));
+    req.remote_address = remote;
+    if (auto cl = hp.content_length()) req.content_length = *cl;
+    req.has_body = (req.content_length && *req.content_length > 0) || hp.chunked();
+  }
+
+  // A header that could not be read: 431 if too large, 400 if malformed, nothing if the peer left.
+  template <class Stream>
+  awaitable<void> reject_header(Stream& stream, const error_code& ec, bool plain) {
+    int status = 0;
+    const char* body = nullptr;
+    if (ec == bhttp::error::header_limit) {
+      status = 431;
+      body = R"({"errors":[{"code":"UNKNOWN","message":"request header too large"}]})";
+    } else if (ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category() &&
+               ec != bhttp::error::end_of_stream) {
+      status = 400;
+      body = R"({"errors":[{"code":"UNKNOWN","message":"malformed HTTP request"}]})";
+    }
+    if (status == 0) co_return;
+    Request dummy;
+    Response r = Response::json(status, body);
+    uint64_t out = 0;
+    co_await write_response(stream, dummy, r, false, plain, out);
+  }
+
+  template <class Stream>
+  awaitable<bool> send_continue(Stream& stream, const Exchange& x) {
+    if (!x.expect_continue) co_return true;
+    bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, 11};
+    error_code ec;
+    co_await bhttp::async_write(stream, cont, asio::redirect_error(use_awaitable, ec));
+    co_return !ec;
+  }
+
+  // Dispatch::respond: the answer is ready. A small unwanted body is drained so that the connection
+  // stays usable; a large one (or one the client waits to send) closes the connection after the answer.
+  template <class Stream>
+  awaitable<void> answer_now(Stream& stream, beast::flat_buffer& buffer, HeaderParser& hp, Dispatch& d, Exchange& x) {
+    x.response = std::move(d.response);
+    if (!x.req.has_body) co_return;
+    if (x.expect_continue || !x.req.content_length || *x.req.content_length > kDiscardLimit) {
+      x.keep_alive = false;
+      co_return;
+    }
+    bhttp::request_parser<bhttp::string_body> p(std::move(hp));
+    p.body_limit(kDiscardLimit);
+    beast::get_lowest_layer(stream).expires_after(opt.idle_timeout);
+    error_code ec;
+    co_await bhttp::async_read(stream, buffer, p, asio::redirect_error(use_awaitable, ec));
+    if (ec) x.keep_alive = false;
+    x.bytes_in = p.get().body().size();
+  }
+
+  // Dispatch::read_body: the whole (size-limited) body in memory, then the handler's on_body.
+  template <class Stream>
+  awaitable<void> read_then_answer(Stream& stream, beast::flat_buffer& buffer, HeaderParser& hp, Dispatch& d,
+                                   Exchange& x) {
+    if (x.req.content_length && *x.req.content_length > d.body_limit) {
+      x.response = handler.payload_too_large(x.req);
+      x.keep_alive = false;
+      co_return;
+    }
+    if (!co_await send_continue(stream, x)) {
+      x.connection_ok = false;
+      co_return;
+    }
+    bhttp::request_parser<bhttp::string_body> p(std::move(hp));
+    p.body_limit(d.body_limit);
+    beast::get_lowest_layer(stream).expires_after(opt.idle_timeout);
+    error_code ec;
+    co_await bhttp::async_read(stream, buffer, p, asio::redirect_error(use_awaitable, ec));
+    if (ec == bhttp::error::body_limit) {
+      x.response = handler.payload_too_large(x.req);
+      x.keep_alive = false;
+      co_return;
+    }
+    if (ec) {
+      x.connection_ok = false;
+      co_return;
+    }
+    x.req.body = std::move(p.get().body());
+    x.bytes_in = x.req.body.size();
+    auto fn = std::move(d.on_body);
+    if (d.blocking) {
+      const std::function<void()> job = [&] { x.response = call_safely([&] { return fn(x.req); }); };
+      co_await run_blocking(&job);
+    } else {
+      x.response = call_safely([&] { return fn(x.req); });
+    }
+  }
+
+  // A Content-Length body bypasses the parser: what arrived with the header goes first, then the socket
+  // is read straight into `chunk`, kStreamChunk bytes at a time. (Through the parser, Beast sizes each
+  // read to the spare room of the header buffer: ~2 KiB reads, a syscall storm.) False if the body was
+  // cut short; `refused` when the sink wanted no more.
+  template <class Stream>
+  awaitable<bool> copy_sized_body(Stream& stream, beast::flat_buffer& buffer, BodySink& sink, Exchange& x,
+                                  char* chunk, bool& refused) {
+    uint64_t left = *x.req.content_length;
+    size_t early = static_cast<size_t>(std::min<uint64_t>(buffer.size(), left));
+    if (early > 0) {
+      x.bytes_in += early;
+      refused = !sink.write(static_cast<const char*>(buffer.data().data()), early);
+      buffer.consume(early);
+      left -= early;
+    }
+    auto& lowest = beast::get_lowest_layer(stream);
+    while (left > 0 && !refused) {
+      lowest.expires_after(opt.idle_timeout);
+      size_t want = static_cast<size_t>(std::min<uint64_t>(left, kStreamChunk));
+      error_code ec;
+      size_t n = co_await stream.async_read_some(asio::buffer(chunk, want), asio::redirect_error(use_awaitable, ec));
+      if (n > 0) {
+        x.bytes_in += n;
+        left -= n;
+        refused = !sink.write(chunk, n);
+      }
+      if (ec) co_return false;
+    }
+    co_return true;
+  }
+
+  // Chunked transfer encoding: the parser decodes it, with room enough for large reads.
+  template <class Stream>
+  awaitable<bool> copy_chunked_body(Stream& stream, beast::flat_buffer& buffer, HeaderParser& hp, BodySink& sink,
+                                    Exchange& x, char* chunk, bool& refused) {
+    buffer.reserve(kStreamChunk);
+    bhttp::request_parser<bhttp::buffer_body> p(std::move(hp));
+    p.body_limit(std::numeric_limits<std::uint64_t>::max());
+    auto& lowest = beast::get_lowest_layer(stream);
+    while (!p.is_done()) {
+      p.get().body().data = chunk;
+      p.get().body().size = kStreamChunk;
+      lowest.expires_after(opt.idle_timeout);
+      error_code ec;
+      co_await bhttp::async_read(stream, buffer, p, asio::redirect_error(use_awaitable, ec));
+      if (ec == bhttp::error::need_buffer) ec = {};
+      size_t n = kStreamChunk - p.get().body().size;
+      if (n > 0) {
+        x.bytes_in += n;
+        if (!sink.write(chunk, n)) {
+          refused = true;
+          co_return true;
+        }
+      }
+      if (ec) co_return false;
+    }
+    co_return true;
+  }
+
+  // Dispatch::stream_body: the body goes to the handler's sink as it arrives; the sink's finish() (on the
+  // blocking pool) makes the answer.
+  template <class Stream>
+  awaitable<void> stream_then_answer(Stream& stream, beast::flat_buffer& buffer, HeaderParser& hp, Dispatch& d,
+                                     Exchange& x) {
+    bool complete = co_await send_continue(stream, x);
+    bool refused = false;
+    if (complete && x.req.has_body) {
+      std::unique_ptr<char[]> chunk(new char[kStreamChunk]);
+      if (!hp.chunked() && x.req.content_length) {
+        complete = co_await copy_sized_body(stream, buffer, *d.sink, x, chunk.get(), refused);
+      } else {
+        complete = co_await copy_chunked_body(stream, buffer, hp, *d.sink, x, chunk.get(), refused);
+      }
+    }
+    if (!complete) x.connection_ok = false;
+    if (refused) x.keep_alive = false;  // the rest of the body was not read
+    bool ok = complete && !refused;
+    auto* sink = d.sink.get();
+    const std::function<void()> job = [&] { x.response = call_safely([&] { return sink->finish(ok); }); };
+    co_await run_blocking(&job);
+  }
+
   template <class Stream>
   awaitable<void> serve(Stream& stream, bool plain, const std::string& remote, const std::shared_ptr<SessionControl>& ctl) {
     // References are safe: the session awaits serve() and owns both for its whole run.
@@ -196,193 +389,46 @@ struct Server::Impl {
       ctl->idle = true;
       if (stopping) break;
       error_code ec;
-      bhttp::request_parser<bhttp::empty_body> hp;
+      HeaderParser hp;
       hp.header_limit(static_cast<std::uint32_t>(opt.header_limit));
       hp.body_limit(std::numeric_limits<std::uint64_t>::max());
       lowest.expires_after(opt.idle_timeout);
       co_await bhttp::async_read_header(stream, buffer, hp, asio::redirect_error(use_awaitable, ec));
       ctl->idle = false;
       if (ec) {
-        if (ec == bhttp::error::header_limit) {
-          Request dummy;
-          Response r = Response::json(431, R"({"errors":[{"code":"UNKNOWN","message":"request header too large"}]})");
-          uint64_t out = 0;
-          co_await write_response(stream, dummy, r, false, plain, out);
-        } else if (ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category() &&
-                   ec != bhttp::error::end_of_stream) {
-          Request dummy;
-          Response r = Response::json(400, R"({"errors":[{"code":"UNKNOWN","message":"malformed HTTP request"}]})");
-          uint64_t out = 0;
-          co_await write_response(stream, dummy, r, false, plain, out);
-        }
+        co_await reject_header(stream, ec, plain);
         break;
       }
       auto started = std::chrono::steady_clock::now();
 
-      Request req;
-      {
-        auto& h = hp.get();
-        req.method = std::string(h.method_string());
-        req.target = std::string(h.target());
-        auto q = req.target.find('?');
-        req.path = req.target.substr(0, q);
-        if (q != std::string::npos) req.query = req.target.substr(q + 1);
-        for (auto& f : h) req.headers.add(std::string(f.name_string()), std::string(f.value()));
-        req.remote_address = remote;
-        if (auto cl = hp.content_length()) req.content_length = *cl;
-        req.has_body = (req.content_length && *req.content_length > 0) || hp.chunked();
-      }
-      bool keep_alive = hp.keep_alive();
-      auto expect = req.headers.get("Expect");
-      const bool expect_continue = expect && iequals(*expect, "100-continue");
+      Exchange x;
+      fill_request(hp, remote, x.req);
+      x.keep_alive = hp.keep_alive();
+      auto expect = x.req.headers.get("Expect");
+      x.expect_continue = expect && iequals(*expect, "100-continue");
 
       Dispatch d;
       try {
-        d = handler.on_request(req);
+        d = handler.on_request(x.req);
       } catch (const std::exception&) {
         d = Dispatch::respond(Response::json(500, R"({"errors":[{"code":"UNKNOWN","message":"internal error"}]})"));
       }
-
-      auto send_continue = [&]() -> awaitable<bool> {
-        if (!expect_continue) co_return true;
-        bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, 11};
-        error_code wec;
-        co_await bhttp::async_write(stream, cont, asio::redirect_error(use_awaitable, wec));
-        co_return !wec;
-      };
-
-      Response response;
-      uint64_t bytes_in = 0, bytes_out = 0;
-      bool connection_ok = true;
-
       switch (d.kind) {
-        case Dispatch::Kind::respond: {
-          response = std::move(d.response);
-          if (req.has_body) {
-            // Drain a small unwanted body so the connection stays usable; otherwise close after answering.
-            if (!expect_continue && req.content_length && *req.content_length <= kDiscardLimit) {
-              bhttp::request_parser<bhttp::string_body> p(std::move(hp));
-              p.body_limit(kDiscardLimit);
-              lowest.expires_after(opt.idle_timeout);
-              co_await bhttp::async_read(stream, buffer, p, asio::redirect_error(use_awaitable, ec));
-              if (ec) keep_alive = false;
-              bytes_in = p.get().body().size();
-            } else {
-              keep_alive = false;
-            }
-          }
-          break;
-        }
-        case Dispatch::Kind::read_body: {
-          if (req.content_length && *req.content_length > d.body_limit) {
-            response = handler.payload_too_large(req);
-            keep_alive = false;
-            break;
-          }
-          if (!co_await send_continue()) {
-            connection_ok = false;
-            break;
-          }
-          bhttp::request_parser<bhttp::string_body> p(std::move(hp));
-          p.body_limit(d.body_limit);
-          lowest.expires_after(opt.idle_timeout);
-          co_await bhttp::async_read(stream, buffer, p, asio::redirect_error(use_awaitable, ec));
-          if (ec == bhttp::error::body_limit) {
-            response = handler.payload_too_large(req);
-            keep_alive = false;
-            break;
-          }
-          if (ec) {
-            connection_ok = false;
-            break;
-          }
-          req.body = std::move(p.get().body());
-          bytes_in = req.body.size();
-          auto fn = std::move(d.on_body);
-          if (d.blocking) {
-            const std::function<void()> job = [&] { response = call_safely([&] { return fn(req); }); };
-            co_await run_blocking(&job);
-          } else {
-            response = call_safely([&] { return fn(req); });
-          }
-          break;
-        }
-        case Dispatch::Kind::stream_body: {
-          bool complete = co_await send_continue();
-          bool refused = false;
-          std::unique_ptr<char[]> chunk;
-          if (complete && req.has_body) chunk.reset(new char[kStreamChunk]);
-          if (complete && req.has_body && !hp.chunked() && req.content_length) {
-            // A Content-Length body bypasses the parser: what arrived with the header goes first, then the
-            // socket is read straight into the chunk buffer, 256 KiB at a time. (Through the parser, Beast
-            // sizes each read to the spare room of the header buffer: ~2 KiB reads, a syscall storm.)
-            uint64_t left = *req.content_length;
-            size_t early = static_cast<size_t>(std::min<uint64_t>(buffer.size(), left));
-            if (early > 0) {
-              bytes_in += early;
-              refused = !d.sink->write(static_cast<const char*>(buffer.data().data()), early);
-              buffer.consume(early);
-              left -= early;
-            }
-            while (left > 0 && !refused) {
-              lowest.expires_after(opt.idle_timeout);
-              size_t want = static_cast<size_t>(std::min<uint64_t>(left, kStreamChunk));
-              size_t n = co_await stream.async_read_some(asio::buffer(chunk.get(), want),
-                                                         asio::redirect_error(use_awaitable, ec));
-              if (n > 0) {
-                bytes_in += n;
-                left -= n;
-                refused = !d.sink->write(chunk.get(), n);
-              }
-              if (ec) {
-                complete = false;
-                break;
-              }
-            }
-          } else if (complete && req.has_body) {
-            // Chunked transfer encoding: the parser decodes it; give it room so reads are large.
-            buffer.reserve(kStreamChunk);
-            bhttp::request_parser<bhttp::buffer_body> p(std::move(hp));
-            p.body_limit(std::numeric_limits<std::uint64_t>::max());
-            while (!p.is_done()) {
-              p.get().body().data = chunk.get();
-              p.get().body().size = kStreamChunk;
-              lowest.expires_after(opt.idle_timeout);
-              co_await bhttp::async_read(stream, buffer, p, asio::redirect_error(use_awaitable, ec));
-              if (ec == bhttp::error::need_buffer) ec = {};
-              size_t n = kStreamChunk - p.get().body().size;
-              if (n > 0) {
-                bytes_in += n;
-                if (!d.sink->write(chunk.get(), n)) {
-                  refused = true;
-                  break;
-                }
-              }
-              if (ec) {
-                complete = false;
-                break;
-              }
-            }
-          }
-          if (!complete) connection_ok = false;
-          if (refused) keep_alive = false;  // the rest of the body was not read
-          bool ok = complete && !refused;
-          auto* sink = d.sink.get();
-          const std::function<void()> job = [&] { response = call_safely([&] { return sink->finish(ok); }); };
-          co_await run_blocking(&job);
-          break;
-        }
+        case Dispatch::Kind::respond: co_await answer_now(stream, buffer, hp, d, x); break;
+        case Dispatch::Kind::read_body: co_await read_then_answer(stream, buffer, hp, d, x); break;
+        case Dispatch::Kind::stream_body: co_await stream_then_answer(stream, buffer, hp, d, x); break;
       }
 
-      if (stopping) keep_alive = false;
+      if (stopping) x.keep_alive = false;
       int status = 0;
-      if (connection_ok) {
-        connection_ok = co_await write_response(stream, req, response, keep_alive, plain, bytes_out);
-        status = response.status;
+      uint64_t bytes_out = 0;
+      if (x.connection_ok) {
+        x.connection_ok = co_await write_response(stream, x.req, x.response, x.keep_alive, plain, bytes_out);
+        status = x.response.status;
       }
       double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-      handler.on_complete(req, connection_ok ? status : 0, bytes_in, bytes_out, seconds);
-      if (!connection_ok || !keep_alive) break;
+      handler.on_complete(x.req, x.connection_ok ? status : 0, x.bytes_in, bytes_out, seconds);
+      if (!x.connection_ok || !x.keep_alive) break;
     }
   }
 
