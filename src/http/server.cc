@@ -241,12 +241,10 @@ struct Server::Impl {
     co_return !ec;
   }
 
-  // Dispatch::respond: the answer is ready. A small unwanted body is drained so that the connection
+  // Dispatch::respond with a request body nobody wants: a small one is drained so that the connection
   // stays usable; a large one (or one the client waits to send) closes the connection after the answer.
   template <class Stream>
-  awaitable<void> answer_now(Stream& stream, beast::flat_buffer& buffer, HeaderParser& hp, Dispatch& d, Exchange& x) {
-    x.response = std::move(d.response);
-    if (!x.req.has_body) co_return;
+  awaitable<void> drain_unwanted_body(Stream& stream, beast::flat_buffer& buffer, HeaderParser& hp, Exchange& x) {
     if (x.expect_continue || !x.req.content_length || *x.req.content_length > kDiscardLimit) {
       x.keep_alive = false;
       co_return;
@@ -414,7 +412,10 @@ struct Server::Impl {
         d = Dispatch::respond(Response::json(500, R"({"errors":[{"code":"UNKNOWN","message":"internal error"}]})"));
       }
       switch (d.kind) {
-        case Dispatch::Kind::respond: co_await answer_now(stream, buffer, hp, d, x); break;
+        case Dispatch::Kind::respond:
+          x.response = std::move(d.response);
+          if (x.req.has_body) co_await drain_unwanted_body(stream, buffer, hp, x);
+          break;
         case Dispatch::Kind::read_body: co_await read_then_answer(stream, buffer, hp, d, x); break;
         case Dispatch::Kind::stream_body: co_await stream_then_answer(stream, buffer, hp, d, x); break;
       }
