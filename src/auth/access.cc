@@ -153,12 +153,11 @@ Result<Identity> AccessControl::authenticate(std::optional<std::string_view> aut
 
 // ---- Authorization ----
 
-std::set<Action> AccessControl::permitted(const Identity& identity, const std::string& repository) {
+std::set<Action> permitted_by(const Identity& identity, const std::string& repository,
+                              const meta::AccessFacts& facts) {
   std::set<Action> out;
-  auto visibility = store_.repository_visibility(repository);
-  if (!visibility.ok()) return out;  // a failing store grants nothing
-  const bool exists = visibility->has_value();
-  const bool is_public = exists && **visibility == "public";
+  const bool exists = facts.visibility.has_value();
+  const bool is_public = exists && *facts.visibility == "public";
   if (identity.anonymous()) {
     if (is_public) out.insert(Action::pull);
     return out;
@@ -168,31 +167,24 @@ std::set<Action> AccessControl::permitted(const Identity& identity, const std::s
     return out;  // CI tokens see nothing outside their packages, not even public ones
   }
 
-  const std::string owner = owner_of(repository);
-  auto account = store_.get_account(owner);
-  if (!account.ok()) return out;
   Role role = Role::none;
   bool org_owned = false, org_admin = false, may_create = false;
-  if (*account) {
-    const meta::Account& acc = **account;
-    if (acc.kind == meta::AccountKind::user) {
-      if (acc.name == identity.user) role = Role::admin;
-      may_create = acc.name == identity.user;
+  if (facts.owner_kind) {
+    if (*facts.owner_kind == meta::AccountKind::user) {
+      const bool own = owner_of(repository) == identity.user;
+      if (own) role = Role::admin;
+      may_create = own;
     } else {
       org_owned = true;
-      auto org_role = store_.org_role(owner, identity.user);
-      if (org_role.ok() && *org_role) {
-        org_admin = **org_role == "admin";
+      if (facts.org_role) {
+        org_admin = *facts.org_role == "admin";
         role = org_admin ? Role::admin : Role::read;
         may_create = true;
       }
     }
-    may_create = may_create && acc.create_on_push && !exists;
+    may_create = may_create && facts.owner_create_on_push && !exists;
   }
-  if (exists) {
-    auto package_role = store_.package_role(repository, identity.user);
-    if (package_role.ok()) role = std::max(role, role_of(*package_role));
-  }
+  if (exists) role = std::max(role, role_of(facts.package_role));
   if (is_public) role = std::max(role, Role::read);
 
   const bool read_scope = identity.scopes.count("read:packages") || identity.scopes.count("write:packages");
@@ -211,6 +203,23 @@ std::set<Action> AccessControl::permitted(const Identity& identity, const std::s
   return out;
 }
 
+std::set<Action> AccessControl::permitted(const Identity& identity, const std::string& repository, bool& exists) {
+  exists = false;
+  if (identity.kind == Identity::Kind::ci &&
+      std::find(identity.packages.begin(), identity.packages.end(), repository) == identity.packages.end()) {
+    return {};  // what permitted_by() answers whatever the facts: no need to read them
+  }
+  auto facts = store_.access_facts(repository, owner_of(repository), identity.anonymous() ? "" : identity.user);
+  if (!facts.ok()) return {};  // a failing store grants nothing
+  exists = facts->visibility.has_value();
+  return permitted_by(identity, repository, *facts);
+}
+
+std::set<Action> AccessControl::permitted(const Identity& identity, const std::string& repository) {
+  bool exists = false;
+  return permitted(identity, repository, exists);
+}
+
 Decision AccessControl::decide(const Identity& identity, Action action, const std::string& repository) {
   if (identity.via_bearer) {
     for (const auto& entry : identity.granted) {
@@ -219,11 +228,13 @@ Decision AccessControl::decide(const Identity& identity, Action action, const st
       if (std::find(entry.actions.begin(), entry.actions.end(), name) != entry.actions.end()) return Decision::allow;
     }
   }
+  bool exists = false;
+  auto allowed = permitted(identity, repository, exists);
+  if (exists) identity.seen_existing = repository;
   if (identity.anonymous() && !identity.via_bearer) {
-    if (permitted(identity, repository).count(action)) return Decision::allow;
+    if (allowed.count(action)) return Decision::allow;
     return Decision::challenge;
   }
-  auto allowed = permitted(identity, repository);
   if (!identity.via_bearer && allowed.count(action)) return Decision::allow;
   if (identity.via_bearer && allowed.count(action)) return Decision::challenge;  // a new token would allow it
   if (identity.anonymous()) return Decision::challenge;
@@ -232,14 +243,15 @@ Decision AccessControl::decide(const Identity& identity, Action action, const st
 }
 
 Status AccessControl::prepare_create(const Identity& identity, const std::string& repository) {
-  auto visibility = store_.repository_visibility(repository);
-  if (!visibility.ok()) return visibility.status();
-  if (*visibility) return Status::Ok();
-  auto account = store_.get_account(owner_of(repository));
-  if (!account.ok()) return account.status();
-  std::string default_visibility = *account ? (*account)->default_visibility : "private";
+  // Repositories are never deleted: one decide() found to exist still does.
+  if (!identity.seen_existing.empty() && identity.seen_existing == repository) return Status::Ok();
+  const std::string owner = owner_of(repository);
+  auto facts = store_.access_facts(repository, owner, identity.anonymous() ? "" : identity.user);
+  if (!facts.ok()) return facts.status();
+  if (facts->visibility) return Status::Ok();
+  std::string default_visibility = facts->owner_kind ? facts->owner_default_visibility : "private";
   BERTH_RETURN_IF_ERROR(store_.set_repository_visibility(repository, default_visibility));
-  if (*account && (*account)->kind == meta::AccountKind::org && !identity.anonymous()) {
+  if (facts->owner_kind == meta::AccountKind::org && !identity.anonymous()) {
     BERTH_RETURN_IF_ERROR(store_.set_package_role(repository, identity.user, "admin"));
   }
   return Status::Ok();

@@ -39,6 +39,10 @@ struct Identity {
   bool via_bearer = false;             // authenticated by a JWT: `granted` is what it allows
   std::vector<AccessEntry> granted;
   int64_t token_id = 0;
+  // Set by AccessControl::decide() to the repository it last found to exist, so that prepare_create()
+  // for the same request needs no read (repositories are never deleted). An Identity lives for one
+  // request; this is a cache, never an input to a decision.
+  mutable std::string seen_existing;
 
   bool anonymous() const { return kind == Kind::anonymous; }
   // For logs and the audit trail: "anonymous", "alice", "ci:alice".
@@ -65,6 +69,11 @@ enum class Decision {
   hide,       // 404 as if missing: the caller may not know the package exists
 };
 
+// What `identity` may do to `repository`, given what the store says about it (AccessControl::permitted
+// reads `facts` with one IdentityStore::access_facts call). Pure: no I/O.
+std::set<Action> permitted_by(const Identity& identity, const std::string& repository,
+                              const meta::AccessFacts& facts);
+
 class AccessControl {
  public:
   using Clock = std::function<int64_t()>;
@@ -81,11 +90,13 @@ class AccessControl {
                          int64_t* retry_after = nullptr);
 
   // What the identity may do to the repository, from the store (bearer grants are not consulted).
+  // One store read (IdentityStore::access_facts); none for a CI token outside its packages.
   std::set<Action> permitted(const Identity& identity, const std::string& repository);
   Decision decide(const Identity& identity, Action action, const std::string& repository);
 
   // Before the first push creates a package: applies the owner's default visibility and makes an org
-  // member who creates it its admin. No-op if the package exists.
+  // member who creates it its admin. No-op if the package exists: no read at all when decide() has
+  // just found it to exist for this identity, otherwise one.
   Status prepare_create(const Identity& identity, const std::string& repository);
 
   // A signed token for the requested scopes, intersected with what is permitted.
@@ -101,6 +112,8 @@ class AccessControl {
 
  private:
   int64_t now() const;
+  // permitted(), also telling whether the repository exists (false when the store could not say).
+  std::set<Action> permitted(const Identity& identity, const std::string& repository, bool& exists);
   Identity from_claims(const TokenClaims& claims) const;
   // Failed-login throttling per client address. A successful login clears the address's count, so a
   // person who mistyped is not punished; guessing a 256-bit token is hopeless anyway, the throttle is

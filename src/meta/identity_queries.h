@@ -122,6 +122,21 @@ inline constexpr std::string_view kListPackageRoles =
     "JOIN repository r ON r.id = p.repository_id JOIN account u ON u.id = p.user_id "
     "WHERE r.name = ? ORDER BY u.name";
 
+// ---- Authorization ----
+// One row, always (the joins are LEFT from a one-row table): repository visibility, owner kind,
+// create_on_push and default_visibility (NULLs when absent), the user's org role and package role
+// (NULL when none; the correlated subqueries find nothing when the owner or repository is absent).
+// Parameters: user, user, repository, owner. One statement: one snapshot on both drivers.
+inline constexpr std::string_view kAccessFacts =
+    "SELECT r.visibility, o.kind, o.create_on_push, o.default_visibility, "
+    "(SELECT m.role FROM membership m JOIN account u ON u.id = m.user_id "
+    "WHERE m.org_id = o.id AND u.name = ?), "
+    "(SELECT p.role FROM package_role p JOIN account u ON u.id = p.user_id "
+    "WHERE p.repository_id = r.id AND u.name = ?) "
+    "FROM (SELECT 1 AS one) AS x "
+    "LEFT JOIN repository r ON r.name = ? "
+    "LEFT JOIN account o ON o.name = ?";
+
 // ---- Audit log ----
 // Columns read by audit_row(): id, at, actor, action, target, outcome, remote, detail.
 #define BERTH_META_AUDIT_SELECT "SELECT id, at, actor, action, target, outcome, remote, detail FROM audit_event "

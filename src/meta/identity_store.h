@@ -62,6 +62,17 @@ struct PackageRole {
   std::string role;  // "read" | "write" | "admin"
 };
 
+// Everything an authorization decision about one user and one package needs (auth::AccessControl),
+// read by access_facts() in one statement, so the parts are consistent with each other.
+struct AccessFacts {
+  std::optional<std::string> visibility;   // of the repository; nullopt when it does not exist
+  std::optional<AccountKind> owner_kind;   // nullopt when no account has the owner's name
+  bool owner_create_on_push = true;        // the owner's settings; defaults when there is no owner
+  std::string owner_default_visibility = "private";
+  std::optional<std::string> org_role;     // the user's membership role in the owner (an org)
+  std::optional<std::string> package_role; // the user's role on the repository (when it exists)
+};
+
 struct AuditEvent {
   int64_t id = 0;  // assigned by the store, increasing
   int64_t at = 0;
@@ -122,6 +133,14 @@ class IdentityStore {
   virtual Result<bool> remove_package_role(const std::string& repository, const std::string& user) = 0;
   virtual Result<std::optional<std::string>> package_role(const std::string& repository, const std::string& user) = 0;
   virtual Result<std::vector<PackageRole>> list_package_roles(const std::string& repository) = 0;  // by user
+
+  // ---- Authorization ----
+  // What repository_visibility(repository), get_account(owner), org_role(owner, user) and
+  // package_role(repository, user) would return, in one read. `owner` is the repository's owner (the
+  // first path component, given by the caller); `user` may be empty (anonymous: no roles). org_role is
+  // nullopt unless the owner is an org the user belongs to.
+  virtual Result<AccessFacts> access_facts(const std::string& repository, const std::string& owner,
+                                           const std::string& user) = 0;
 
   // ---- Audit log ----
   // event.id is ignored: the store assigns the next one.

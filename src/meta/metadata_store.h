@@ -115,6 +115,8 @@ class MetadataStore {
                                                              const oci::Digest& digest) = 0;
   virtual Result<std::optional<ManifestRecord>> get_manifest_by_tag(const std::string& repository,
                                                                     const std::string& tag) = 0;
+  // Whether get_manifest(repository, digest) would find it, without reading the content.
+  virtual Result<bool> manifest_exists(const std::string& repository, const oci::Digest& digest) = 0;
   // Removes the manifest, every tag pointing at it, and its references; false if it was not there.
   virtual Result<bool> delete_manifest(const std::string& repository, const oci::Digest& digest) = 0;
   // Removes only the tag; false if there was none.

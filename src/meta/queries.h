@@ -69,6 +69,9 @@ inline constexpr std::string_view kDeleteIdleUpload = "DELETE FROM upload WHERE 
   "SELECT r.name, m.digest, m.media_type, m.artifact_type, m.content, m.subject, m.annotations, m.created_at " \
   "FROM manifest m JOIN repository r ON r.id = m.repository_id "
 inline constexpr std::string_view kGetManifest = BERTH_META_MANIFEST_SELECT "WHERE r.name = ? AND m.digest = ?";
+inline constexpr std::string_view kManifestExists =
+    "SELECT 1 FROM manifest m JOIN repository r ON r.id = m.repository_id "
+    "WHERE r.name = ? AND m.digest = ? LIMIT 1";
 inline constexpr std::string_view kGetManifestByTag =
     BERTH_META_MANIFEST_SELECT
     "JOIN tag t ON t.repository_id = m.repository_id AND t.manifest_digest = m.digest "

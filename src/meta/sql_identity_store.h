@@ -42,6 +42,9 @@ class SqlIdentityStore : public IdentityStore {
   Result<std::optional<std::string>> package_role(const std::string& repository, const std::string& user) override;
   Result<std::vector<PackageRole>> list_package_roles(const std::string& repository) override;
 
+  Result<AccessFacts> access_facts(const std::string& repository, const std::string& owner,
+                                   const std::string& user) override;
+
   // Inserts the event in its own write transaction. Audit ids must become visible in increasing order
   // (readers page with after_id): true of SQLite's single writer; PgIdentityStore overrides this.
   Status record_audit(const AuditEvent& event) override;

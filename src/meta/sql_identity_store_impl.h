@@ -419,6 +419,31 @@ Result<std::vector<PackageRole>> SqlIdentityStore<Pool>::list_package_roles(cons
   return roles;
 }
 
+// ---- Authorization ----
+
+template <class Pool>
+Result<AccessFacts> SqlIdentityStore<Pool>::access_facts(const std::string& repository, const std::string& owner,
+                                                         const std::string& user) {
+  AccessFacts facts;
+  BERTH_RETURN_IF_ERROR(read([&](auto& c) -> Status {
+    facts = AccessFacts{};
+    META_TRY(st, c.prepare(q::kAccessFacts));
+    st.bind(1, user).bind(2, user).bind(3, repository).bind(4, owner);
+    META_TRY(row, st.step());
+    if (!row) return Status(Errc::internal, "access facts query returned no row");
+    if (!st.column_is_null(0)) facts.visibility = st.column_text(0);
+    if (!st.column_is_null(1)) {
+      facts.owner_kind = st.column_text(1) == "org" ? AccountKind::org : AccountKind::user;
+      facts.owner_create_on_push = st.column_int64(2) != 0;
+      facts.owner_default_visibility = st.column_text(3);
+    }
+    if (!st.column_is_null(4)) facts.org_role = st.column_text(4);
+    if (!st.column_is_null(5)) facts.package_role = st.column_text(5);
+    return Status::Ok();
+  }));
+  return facts;
+}
+
 // ---- Audit log ----
 
 template <class Pool>

@@ -38,6 +38,7 @@ class SqlMetadataStore : public MetadataStore {
   Result<std::optional<ManifestRecord>> get_manifest(const std::string& repository, const oci::Digest& digest) override;
   Result<std::optional<ManifestRecord>> get_manifest_by_tag(const std::string& repository,
                                                             const std::string& tag) override;
+  Result<bool> manifest_exists(const std::string& repository, const oci::Digest& digest) override;
   Result<bool> delete_manifest(const std::string& repository, const oci::Digest& digest) override;
   Result<bool> delete_tag(const std::string& repository, const std::string& tag) override;
   Result<std::optional<int64_t>> tag_version(const std::string& repository) override;

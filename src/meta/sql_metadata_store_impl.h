@@ -381,6 +381,19 @@ Result<std::optional<ManifestRecord>> SqlMetadataStore<Pool>::get_manifest(const
 }
 
 template <class Pool>
+Result<bool> SqlMetadataStore<Pool>::manifest_exists(const std::string& repository, const oci::Digest& digest) {
+  bool found = false;
+  BERTH_RETURN_IF_ERROR(read([&](auto& c) -> Status {
+    META_TRY(st, c.prepare(sql::kManifestExists));
+    st.bind(1, repository).bind(2, digest.str());
+    META_TRY(row, st.step());
+    found = row;
+    return Status::Ok();
+  }));
+  return found;
+}
+
+template <class Pool>
 Result<std::optional<ManifestRecord>> SqlMetadataStore<Pool>::get_manifest_by_tag(const std::string& repository,
                                                                                   const std::string& tag) {
   std::optional<ManifestRecord> manifest;

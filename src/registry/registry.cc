@@ -96,7 +96,7 @@ Result<PutManifestResult> Registry::put_manifest(const std::string& repository, 
     refs.blobs.push_back(blob.digest);
   }
   for (const auto& child : parsed->manifests) {
-    auto found = meta_.get_manifest(repository, child.digest);
+    auto found = meta_.manifest_exists(repository, child.digest);  // the content is not needed
     if (!found.ok()) return found.status();
     if (!*found) return Status(Errc::manifest_blob_unknown, "manifest unknown to repository: " + child.digest.str());
     refs.manifests.push_back(child.digest);

@@ -479,6 +479,115 @@ TEST_P(MetaIdentitySuite, PackageRoleNeedsAnExistingRepositoryAndUser) {
   EXPECT_TRUE(ids->list_package_roles("acme/app")->empty());
 }
 
+// ---- Authorization facts ----
+
+TEST_P(MetaIdentitySuite, AccessFactsOfNothingAreAllAbsent) {
+  auto f = ids->access_facts("acme/app", "acme", "alice");
+  ASSERT_TRUE(f.ok()) << f.status().message();
+  EXPECT_EQ(f->visibility, std::nullopt);
+  EXPECT_EQ(f->owner_kind, std::nullopt);
+  EXPECT_TRUE(f->owner_create_on_push);
+  EXPECT_EQ(f->owner_default_visibility, "private");
+  EXPECT_EQ(f->org_role, std::nullopt);
+  EXPECT_EQ(f->package_role, std::nullopt);
+}
+
+TEST_P(MetaIdentitySuite, AccessFactsOfAnOrgPackageMatchTheSeparateReads) {
+  add_org("acme");
+  for (const char* u : {"alice", "bob", "carol"}) add_user(u);
+  ASSERT_TRUE(ids->set_owner_settings("acme", "public", false).ok());
+  ASSERT_TRUE(ids->set_membership("acme", "alice", "admin").ok());
+  ASSERT_TRUE(ids->set_membership("acme", "bob", "member").ok());
+  ASSERT_TRUE(ids->set_repository_visibility("acme/app", "internal").ok());  // stored as given
+  ASSERT_TRUE(ids->set_package_role("acme/app", "bob", "write").ok());
+  ASSERT_TRUE(ids->set_package_role("acme/app", "carol", "read").ok());
+
+  auto alice = ids->access_facts("acme/app", "acme", "alice");
+  ASSERT_TRUE(alice.ok()) << alice.status().message();
+  EXPECT_EQ(alice->visibility, std::optional<std::string>("internal"));
+  EXPECT_EQ(alice->owner_kind, std::optional<AccountKind>(AccountKind::org));
+  EXPECT_FALSE(alice->owner_create_on_push);
+  EXPECT_EQ(alice->owner_default_visibility, "public");
+  EXPECT_EQ(alice->org_role, std::optional<std::string>("admin"));
+  EXPECT_EQ(alice->package_role, std::nullopt);  // member of the org, no role on the package
+
+  auto bob = ids->access_facts("acme/app", "acme", "bob");
+  ASSERT_TRUE(bob.ok());
+  EXPECT_EQ(bob->org_role, std::optional<std::string>("member"));
+  EXPECT_EQ(bob->package_role, std::optional<std::string>("write"));
+
+  auto carol = ids->access_facts("acme/app", "acme", "carol");  // an outside collaborator
+  ASSERT_TRUE(carol.ok());
+  EXPECT_EQ(carol->org_role, std::nullopt);
+  EXPECT_EQ(carol->package_role, std::optional<std::string>("read"));
+
+  // Every field equals what the separate reads say, for members, outsiders, unknown and anonymous.
+  for (const char* user : {"alice", "bob", "carol", "nobody", ""}) {
+    SCOPED_TRACE(user);
+    auto f = ids->access_facts("acme/app", "acme", user);
+    ASSERT_TRUE(f.ok());
+    EXPECT_EQ(f->visibility, *ids->repository_visibility("acme/app"));
+    EXPECT_EQ(f->org_role, *ids->org_role("acme", user));
+    EXPECT_EQ(f->package_role, *ids->package_role("acme/app", user));
+  }
+}
+
+TEST_P(MetaIdentitySuite, AccessFactsOfAMissingPackageKeepTheOwnerAndMembership) {
+  add_org("acme");
+  add_user("alice");
+  ASSERT_TRUE(ids->set_membership("acme", "alice", "member").ok());
+  auto f = ids->access_facts("acme/new", "acme", "alice");
+  ASSERT_TRUE(f.ok()) << f.status().message();
+  EXPECT_EQ(f->visibility, std::nullopt);
+  EXPECT_EQ(f->owner_kind, std::optional<AccountKind>(AccountKind::org));
+  EXPECT_TRUE(f->owner_create_on_push);
+  EXPECT_EQ(f->org_role, std::optional<std::string>("member"));
+  EXPECT_EQ(f->package_role, std::nullopt);
+}
+
+TEST_P(MetaIdentitySuite, AccessFactsOfAUserOwnedPackage) {
+  add_user("alice");
+  add_user("bob");
+  add_org("acme");
+  ASSERT_TRUE(ids->set_membership("acme", "bob", "admin").ok());  // unrelated to alice's packages
+  ASSERT_TRUE(meta->ensure_repository("alice/tool").ok());
+  ASSERT_TRUE(ids->set_package_role("alice/tool", "bob", "admin").ok());
+  auto f = ids->access_facts("alice/tool", "alice", "bob");
+  ASSERT_TRUE(f.ok()) << f.status().message();
+  EXPECT_EQ(f->visibility, std::optional<std::string>("private"));  // as the registry created it
+  EXPECT_EQ(f->owner_kind, std::optional<AccountKind>(AccountKind::user));
+  EXPECT_EQ(f->org_role, std::nullopt);  // a user has no members
+  EXPECT_EQ(f->package_role, std::optional<std::string>("admin"));
+  auto own = ids->access_facts("alice/tool", "alice", "alice");
+  ASSERT_TRUE(own.ok());
+  EXPECT_EQ(own->owner_kind, std::optional<AccountKind>(AccountKind::user));
+  EXPECT_EQ(own->package_role, std::nullopt);
+}
+
+TEST_P(MetaIdentitySuite, AccessFactsWithoutAnOwnerAccountOrMembership) {
+  add_user("alice");
+  add_org("acme");
+  ASSERT_TRUE(ids->set_repository_visibility("ghost/app", "public").ok());  // no account "ghost"
+  ASSERT_TRUE(ids->set_package_role("ghost/app", "alice", "write").ok());
+  auto f = ids->access_facts("ghost/app", "ghost", "alice");
+  ASSERT_TRUE(f.ok()) << f.status().message();
+  EXPECT_EQ(f->visibility, std::optional<std::string>("public"));
+  EXPECT_EQ(f->owner_kind, std::nullopt);
+  EXPECT_TRUE(f->owner_create_on_push);
+  EXPECT_EQ(f->owner_default_visibility, "private");
+  EXPECT_EQ(f->package_role, std::optional<std::string>("write"));
+  // An org package of an org alice does not belong to: no membership, no role.
+  ASSERT_TRUE(ids->set_repository_visibility("acme/app", "private").ok());
+  auto g = ids->access_facts("acme/app", "acme", "alice");
+  ASSERT_TRUE(g.ok());
+  EXPECT_EQ(g->owner_kind, std::optional<AccountKind>(AccountKind::org));
+  EXPECT_EQ(g->org_role, std::nullopt);
+  EXPECT_EQ(g->package_role, std::nullopt);
+  // Roles are per repository and per owner: no prefix matching, no leaking across packages.
+  EXPECT_EQ(ids->access_facts("ghost/app/sub", "ghost", "alice")->package_role, std::nullopt);
+  EXPECT_EQ(ids->access_facts("ghost/app/sub", "ghost", "alice")->visibility, std::nullopt);
+}
+
 // ---- Audit log ----
 
 TEST_P(MetaIdentitySuite, AuditEventsRoundTripOldestFirst) {

@@ -367,6 +367,22 @@ TEST_P(MetaStoreSuite, DeleteManifestInOneRepositoryKeepsItInAnother) {
   EXPECT_TRUE(store->get_manifest_by_tag("b", "t")->has_value());
 }
 
+TEST_P(MetaStoreSuite, ManifestExistsPerRepositoryAndDigest) {
+  ManifestRecord m = manifest("acme/app", "index-child");
+  EXPECT_FALSE(*store->manifest_exists("acme/app", m.digest));  // no repository yet
+  put(m);  // untagged, as an index's children often are
+  EXPECT_TRUE(*store->manifest_exists("acme/app", m.digest));
+  EXPECT_FALSE(*store->manifest_exists("acme/app", digest_of("other")));
+  EXPECT_FALSE(*store->manifest_exists("acme", m.digest));  // no prefix matching
+  ASSERT_TRUE(store->ensure_repository("acme/other").ok());
+  EXPECT_FALSE(*store->manifest_exists("acme/other", m.digest));  // per repository
+  put(manifest("acme/other", "index-child"));
+  EXPECT_TRUE(*store->manifest_exists("acme/other", m.digest));
+  EXPECT_TRUE(*store->delete_manifest("acme/app", m.digest));
+  EXPECT_FALSE(*store->manifest_exists("acme/app", m.digest));
+  EXPECT_TRUE(*store->manifest_exists("acme/other", m.digest));
+}
+
 TEST_P(MetaStoreSuite, DeleteTagKeepsTheManifest) {
   ManifestRecord m = manifest("r", "one");
   put(m, "v1");

@@ -1,0 +1,315 @@
+// AccessControl's authorization reads: permitted() decides from one IdentityStore::access_facts read,
+// with the same answers as the four separate reads it replaced (visibility, owner account, org role,
+// package role), checked over a matrix of callers and packages; and prepare_create() reads nothing
+// after decide() found the package to exist.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "auth/access.h"
+#include "meta/sqlite_store.h"
+#include "unit/sqlite_test_db.h"
+
+namespace berth::auth {
+namespace {
+
+using meta::AccountKind;
+
+// Forwards to a real store and counts the calls by method name.
+class CountingStore : public meta::IdentityStore {
+ public:
+  explicit CountingStore(meta::IdentityStore& inner) : inner_(inner) {}
+  std::map<std::string, int> calls;
+  int total() const {
+    int n = 0;
+    for (const auto& [name, count] : calls) n += count;
+    return n;
+  }
+
+  Result<int64_t> create_account(const meta::Account& a) override { return ++calls["create_account"], inner_.create_account(a); }
+  Result<std::optional<meta::Account>> get_account(const std::string& n) override {
+    return ++calls["get_account"], inner_.get_account(n);
+  }
+  Result<std::vector<meta::Account>> list_accounts() override { return ++calls["list_accounts"], inner_.list_accounts(); }
+  Status set_password_hash(const std::string& u, const std::string& h) override {
+    return ++calls["set_password_hash"], inner_.set_password_hash(u, h);
+  }
+  Status set_owner_settings(const std::string& o, const std::string& v, bool c) override {
+    return ++calls["set_owner_settings"], inner_.set_owner_settings(o, v, c);
+  }
+  Status set_membership(const std::string& o, const std::string& u, const std::string& r) override {
+    return ++calls["set_membership"], inner_.set_membership(o, u, r);
+  }
+  Result<bool> remove_membership(const std::string& o, const std::string& u) override {
+    return ++calls["remove_membership"], inner_.remove_membership(o, u);
+  }
+  Result<std::optional<std::string>> org_role(const std::string& o, const std::string& u) override {
+    return ++calls["org_role"], inner_.org_role(o, u);
+  }
+  Result<std::vector<meta::Membership>> list_members(const std::string& o) override {
+    return ++calls["list_members"], inner_.list_members(o);
+  }
+  Result<int64_t> create_token(const meta::TokenRecord& t) override { return ++calls["create_token"], inner_.create_token(t); }
+  Result<std::optional<meta::TokenRecord>> find_token_by_hash(const std::string& h) override {
+    return ++calls["find_token_by_hash"], inner_.find_token_by_hash(h);
+  }
+  Result<std::optional<meta::TokenRecord>> get_token(int64_t id) override { return ++calls["get_token"], inner_.get_token(id); }
+  Result<std::vector<meta::TokenRecord>> list_tokens(const std::string& u) override {
+    return ++calls["list_tokens"], inner_.list_tokens(u);
+  }
+  Result<bool> revoke_token(int64_t id, int64_t now) override { return ++calls["revoke_token"], inner_.revoke_token(id, now); }
+  Status touch_token(int64_t id, int64_t now) override { return ++calls["touch_token"], inner_.touch_token(id, now); }
+  Result<std::optional<std::string>> repository_visibility(const std::string& r) override {
+    return ++calls["repository_visibility"], inner_.repository_visibility(r);
+  }
+  Status set_repository_visibility(const std::string& r, const std::string& v) override {
+    return ++calls["set_repository_visibility"], inner_.set_repository_visibility(r, v);
+  }
+  Status set_package_role(const std::string& r, const std::string& u, const std::string& role) override {
+    return ++calls["set_package_role"], inner_.set_package_role(r, u, role);
+  }
+  Result<bool> remove_package_role(const std::string& r, const std::string& u) override {
+    return ++calls["remove_package_role"], inner_.remove_package_role(r, u);
+  }
+  Result<std::optional<std::string>> package_role(const std::string& r, const std::string& u) override {
+    return ++calls["package_role"], inner_.package_role(r, u);
+  }
+  Result<std::vector<meta::PackageRole>> list_package_roles(const std::string& r) override {
+    return ++calls["list_package_roles"], inner_.list_package_roles(r);
+  }
+  Result<meta::AccessFacts> access_facts(const std::string& r, const std::string& o, const std::string& u) override {
+    return ++calls["access_facts"], inner_.access_facts(r, o, u);
+  }
+  Status record_audit(const meta::AuditEvent& e) override { return ++calls["record_audit"], inner_.record_audit(e); }
+  Result<std::vector<meta::AuditEvent>> list_audit(int64_t after, size_t limit,
+                                                   const std::optional<std::string>& actor) override {
+    return ++calls["list_audit"], inner_.list_audit(after, limit, actor);
+  }
+
+ private:
+  meta::IdentityStore& inner_;
+};
+
+// The decision as it was made before access_facts existed: four separate reads, in this order.
+std::set<Action> reference_permitted(meta::IdentityStore& store, const Identity& identity,
+                                     const std::string& repository) {
+  enum class Role { none = 0, read = 1, write = 2, admin = 3 };
+  auto role_of = [](const std::optional<std::string>& name) {
+    if (!name) return Role::none;
+    if (*name == "admin") return Role::admin;
+    if (*name == "write") return Role::write;
+    if (*name == "read") return Role::read;
+    return Role::none;
+  };
+  std::set<Action> out;
+  auto visibility = store.repository_visibility(repository);
+  if (!visibility.ok()) return out;
+  const bool exists = visibility->has_value();
+  const bool is_public = exists && **visibility == "public";
+  if (identity.anonymous()) {
+    if (is_public) out.insert(Action::pull);
+    return out;
+  }
+  if (identity.kind == Identity::Kind::ci &&
+      std::find(identity.packages.begin(), identity.packages.end(), repository) == identity.packages.end()) {
+    return out;
+  }
+  const std::string owner = repository.substr(0, repository.find('/'));
+  auto account = store.get_account(owner);
+  if (!account.ok()) return out;
+  Role role = Role::none;
+  bool org_owned = false, org_admin = false, may_create = false;
+  if (*account) {
+    const meta::Account& acc = **account;
+    if (acc.kind == AccountKind::user) {
+      if (acc.name == identity.user) role = Role::admin;
+      may_create = acc.name == identity.user;
+    } else {
+      org_owned = true;
+      auto org_role = store.org_role(owner, identity.user);
+      if (org_role.ok() && *org_role) {
+        org_admin = **org_role == "admin";
+        role = org_admin ? Role::admin : Role::read;
+        may_create = true;
+      }
+    }
+    may_create = may_create && acc.create_on_push && !exists;
+  }
+  if (exists) {
+    auto package_role = store.package_role(repository, identity.user);
+    if (package_role.ok()) role = std::max(role, role_of(*package_role));
+  }
+  if (is_public) role = std::max(role, Role::read);
+  const bool read_scope = identity.scopes.count("read:packages") || identity.scopes.count("write:packages");
+  const bool write_scope = identity.scopes.count("write:packages") > 0;
+  const bool delete_scope = identity.scopes.count("delete:packages") > 0;
+  if (read_scope && role >= Role::read) out.insert(Action::pull);
+  if (write_scope && (exists ? role >= Role::write : may_create)) {
+    out.insert(Action::push);
+    out.insert(Action::pull);
+  }
+  bool may_delete = delete_scope && role == Role::admin && (!org_owned || org_admin);
+  if (identity.kind == Identity::Kind::ci && org_owned) may_delete = false;
+  if (may_delete) out.insert(Action::del);
+  return out;
+}
+
+std::string describe(const std::set<Action>& actions) {
+  std::string s;
+  for (Action a : actions) s += std::string(action_name(a)) + " ";
+  return s.empty() ? "(none)" : s;
+}
+
+class AccessReadsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = meta::sqlite_test::make_temp_dir("berth-access");
+    ASSERT_NE(dir_, nullptr);
+    auto store = meta::SqliteStore::open(*dir_ / "meta.db");
+    ASSERT_TRUE(store.ok()) << store.status().message();
+    store_ = std::move(*store);
+    auto signer = TokenSigner::load_or_create(*dir_ / "key.pem", "berth");
+    ASSERT_TRUE(signer.ok()) << signer.status().message();
+    signer_ = std::move(*signer);
+    counting_ = std::make_unique<CountingStore>(store_->identity());
+    access_ = std::make_unique<AccessControl>(*counting_, *signer_, AuthOptions{}, [] { return int64_t{1'000'000}; });
+
+    meta::IdentityStore& ids = store_->identity();
+    for (const char* u : {"alice", "bob", "carol", "dave"}) add(u, AccountKind::user);
+    for (const char* o : {"acme", "closed"}) add(o, AccountKind::org);
+    ASSERT_TRUE(ids.set_membership("acme", "alice", "admin").ok());
+    ASSERT_TRUE(ids.set_membership("acme", "bob", "member").ok());
+    ASSERT_TRUE(ids.set_membership("closed", "bob", "admin").ok());
+    ASSERT_TRUE(ids.set_owner_settings("closed", "public", false).ok());
+    ASSERT_TRUE(ids.set_owner_settings("dave", "private", false).ok());
+    ASSERT_TRUE(ids.set_repository_visibility("acme/app", "private").ok());
+    ASSERT_TRUE(ids.set_repository_visibility("acme/pub", "public").ok());
+    ASSERT_TRUE(ids.set_repository_visibility("alice/tool", "private").ok());
+    ASSERT_TRUE(ids.set_repository_visibility("alice/pubtool", "public").ok());
+    ASSERT_TRUE(ids.set_repository_visibility("closed/x", "private").ok());
+    ASSERT_TRUE(ids.set_repository_visibility("ghost/app", "public").ok());
+    ASSERT_TRUE(ids.set_repository_visibility("dave/d", "private").ok());
+    ASSERT_TRUE(ids.set_package_role("acme/app", "carol", "write").ok());
+    ASSERT_TRUE(ids.set_package_role("acme/pub", "dave", "admin").ok());
+    ASSERT_TRUE(ids.set_package_role("alice/tool", "bob", "read").ok());
+    ASSERT_TRUE(ids.set_package_role("alice/pubtool", "carol", "admin").ok());
+    ASSERT_TRUE(ids.set_package_role("ghost/app", "dave", "write").ok());
+    ASSERT_TRUE(ids.set_package_role("closed/x", "carol", "bogus").ok());  // an unknown word: no role
+  }
+
+  void add(const std::string& name, AccountKind kind) {
+    meta::Account a;
+    a.name = name;
+    a.kind = kind;
+    a.created_at = 1;
+    ASSERT_TRUE(store_->identity().create_account(a).ok());
+  }
+
+  static std::vector<Identity> identities() {
+    std::vector<Identity> out;
+    out.push_back(Identity{});  // anonymous
+    const std::vector<std::set<std::string>> scope_sets = {
+        {"read:packages"}, {"write:packages"}, {"read:packages", "write:packages", "delete:packages"}, {}};
+    for (const char* user : {"alice", "bob", "carol", "dave", "nobody"}) {
+      for (const auto& scopes : scope_sets) {
+        Identity id;
+        id.kind = Identity::Kind::user;
+        id.user = user;
+        id.scopes = scopes;
+        out.push_back(id);
+        Identity ci = id;
+        ci.kind = Identity::Kind::ci;
+        ci.packages = {"acme/app", "alice/tool", "alice/new", "acme/new", "ghost/app"};
+        out.push_back(ci);
+      }
+    }
+    return out;
+  }
+
+  static std::vector<std::string> repositories() {
+    return {"acme/app",  "acme/pub", "acme/new",  "alice/tool", "alice/pubtool", "alice/new", "closed/x",
+            "closed/new", "ghost/app", "ghost/new", "dave/d",    "dave/new",      "acme/app/sub"};
+  }
+
+  std::shared_ptr<std::filesystem::path> dir_;
+  std::unique_ptr<meta::SqliteStore> store_;
+  std::unique_ptr<TokenSigner> signer_;
+  std::unique_ptr<CountingStore> counting_;
+  std::unique_ptr<AccessControl> access_;
+};
+
+TEST_F(AccessReadsTest, PermittedMatchesTheFourReadDecisionWithOneRead) {
+  int cells = 0, old_reads = 0, new_reads = 0;
+  for (const Identity& id : identities()) {
+    for (const std::string& repo : repositories()) {
+      SCOPED_TRACE(id.actor() + " on " + repo);
+      CountingStore reference_counter(store_->identity());
+      auto expected = reference_permitted(reference_counter, id, repo);
+      counting_->calls.clear();
+      auto got = access_->permitted(id, repo);
+      EXPECT_EQ(describe(got), describe(expected)) << id.actor() << " scopes " << id.scopes.size() << " on " << repo;
+      const bool outside_ci = id.kind == Identity::Kind::ci &&
+                              std::find(id.packages.begin(), id.packages.end(), repo) == id.packages.end();
+      EXPECT_EQ(counting_->total(), outside_ci ? 0 : 1);
+      EXPECT_EQ(counting_->calls["access_facts"], outside_ci ? 0 : 1);
+      ++cells;
+      old_reads += reference_counter.total();
+      new_reads += counting_->total();
+    }
+  }
+  // For the record: store calls over the whole matrix.
+  std::printf("permitted(): %d cells, %d store reads before, %d after\n", cells, old_reads, new_reads);
+  EXPECT_GT(old_reads, 2 * new_reads);
+}
+
+TEST_F(AccessReadsTest, PrepareCreateReadsNothingAfterDecideSawThePackage) {
+  Identity alice;
+  alice.kind = Identity::Kind::user;
+  alice.user = "alice";
+  alice.scopes = {"read:packages", "write:packages"};
+
+  // An existing package (a PATCH to an upload in it): one read to decide, none to prepare.
+  counting_->calls.clear();
+  ASSERT_EQ(access_->decide(alice, Action::push, "acme/app"), Decision::allow);
+  EXPECT_EQ(counting_->total(), 1);
+  ASSERT_TRUE(access_->prepare_create(alice, "acme/app").ok());
+  EXPECT_EQ(counting_->total(), 1);
+
+  // A new org package: one read to decide; prepare_create reads once, then creates it with the owner's
+  // default visibility and makes the creating member its admin.
+  Identity fresh = alice;
+  counting_->calls.clear();
+  ASSERT_EQ(access_->decide(fresh, Action::push, "acme/new"), Decision::allow);
+  ASSERT_TRUE(access_->prepare_create(fresh, "acme/new").ok());
+  EXPECT_EQ(counting_->calls["access_facts"], 2);
+  EXPECT_EQ(counting_->calls["set_repository_visibility"], 1);
+  EXPECT_EQ(counting_->calls["set_package_role"], 1);
+  EXPECT_EQ(counting_->total(), 4);
+  EXPECT_EQ(*store_->identity().repository_visibility("acme/new"), std::optional<std::string>("private"));
+  EXPECT_EQ(*store_->identity().package_role("acme/new", "alice"), std::optional<std::string>("admin"));
+
+  // Without a decide() for that repository (a bearer grant, another repository), prepare_create reads.
+  counting_->calls.clear();
+  ASSERT_TRUE(access_->prepare_create(alice, "alice/tool").ok());
+  EXPECT_EQ(counting_->total(), 1);
+
+  // A user's new package: default visibility applied, no package role (the owner is admin anyway).
+  ASSERT_TRUE(store_->identity().set_owner_settings("alice", "public", true).ok());
+  Identity again = alice;
+  ASSERT_EQ(access_->decide(again, Action::push, "alice/new"), Decision::allow);
+  ASSERT_TRUE(access_->prepare_create(again, "alice/new").ok());
+  EXPECT_EQ(*store_->identity().repository_visibility("alice/new"), std::optional<std::string>("public"));
+  EXPECT_EQ(*store_->identity().package_role("alice/new", "alice"), std::nullopt);
+
+  // No owner account: created private.
+  ASSERT_TRUE(access_->prepare_create(alice, "ghost/new").ok());
+  EXPECT_EQ(*store_->identity().repository_visibility("ghost/new"), std::optional<std::string>("private"));
+}
+
+}  // namespace
+}  // namespace berth::auth
