@@ -200,35 +200,23 @@ fleet_node_start() {
   env "${FLEET_ENV[@]}" "$@" "$BERTH" serve --listen "${NODE_ADDR[$name]}" --data "${NODE_DATA[$name]}" \
     >>"${NODE_LOG[$name]}" 2>&1 &
   NODE_PID[$name]=$!
-  local deadline=$((SECONDS + 30)) code=""
-  while ((SECONDS < deadline)); do
-    if ! kill -0 "${NODE_PID[$name]}" 2>/dev/null; then
-      local st=0; wait "${NODE_PID[$name]}" || st=$?
-      NODE_PID[$name]=""
-      fail "node $name exited (status $st) while starting"
-    fi
-    code="$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://${NODE_ADDR[$name]}/readyz" || true)"
-    [[ "$code" == 200 ]] && break
-    sleep 0.1
-  done
-  [[ "$code" == 200 ]] || fail "node $name: GET /readyz did not answer 200 within 30 s (last '$code')"
+  # lib.sh's wait (fails if the process exits first; its message names the node's address), pointed at
+  # this node: it reads REG, REG_PID and REG_SCHEME, shadowed here for its call only.
+  local REG="${NODE_ADDR[$name]}" REG_PID="${NODE_PID[$name]}" REG_SCHEME=http
+  e2e_wait_ready /readyz 30
   log "node $name pid ${NODE_PID[$name]} on ${NODE_ADDR[$name]}"
 }
 
 # fleet_node_stop NAME: SIGTERM, up to 15 s, then SIGKILL. Sets NODE_EXIT. Never fails.
 NODE_EXIT=""
 fleet_node_stop() {
-  local name="$1" pid="${NODE_PID[$1]:-}" i
+  local name="$1" pid="${NODE_PID[$1]:-}"
   NODE_EXIT=""
   [[ -n "$pid" ]] || return 0
   NODE_PID[$name]=""
-  kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < 150; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  if kill -0 "$pid" 2>/dev/null; then
-    kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; NODE_EXIT=killed
-    return 0
-  fi
-  NODE_EXIT=0; wait "$pid" 2>/dev/null || NODE_EXIT=$?
+  local REG_PID="$pid"  # lib.sh's stop, on this node (shadowed for its call only)
+  e2e_registry_stop || true
+  NODE_EXIT="$E2E_REG_EXIT"
 }
 
 # fleet_node_kill NAME: SIGKILL, as a crash or a power cut would.
