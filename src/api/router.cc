@@ -267,10 +267,14 @@ std::optional<http::Response> DistributionApi::enforce(http::Request& request, R
   }
   if (!action) return std::nullopt;
 
-  auth::Decision decision = access.decide(identity, *action, route.name);
+  bool package_exists = false;
+  auth::Decision decision = access.decide(identity, *action, route.name, &package_exists);
   if (decision == auth::Decision::allow) {
     if (*action == auth::Action::push) {
-      if (Status s = access.prepare_create(identity, route.name); !s.ok()) return error_response(s);
+      // The first push to a package creates it (visibility, creator's role); an existing one needs nothing.
+      if (!package_exists) {
+        if (Status s = access.prepare_create(identity, route.name); !s.ok()) return error_response(s);
+      }
       if (route.kind == Route::Kind::upload_start) {
         std::string from = request.query_param("from").value_or("");
         // Mounting from a repository the caller cannot read would leak its blobs; without `from` the

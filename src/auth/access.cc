@@ -220,7 +220,9 @@ std::set<Action> AccessControl::permitted(const Identity& identity, const std::s
   return permitted(identity, repository, exists);
 }
 
-Decision AccessControl::decide(const Identity& identity, Action action, const std::string& repository) {
+Decision AccessControl::decide(const Identity& identity, Action action, const std::string& repository,
+                               bool* package_exists) {
+  if (package_exists) *package_exists = false;
   if (identity.via_bearer) {
     for (const auto& entry : identity.granted) {
       if (entry.type != "repository" || entry.name != repository) continue;
@@ -230,7 +232,7 @@ Decision AccessControl::decide(const Identity& identity, Action action, const st
   }
   bool exists = false;
   auto allowed = permitted(identity, repository, exists);
-  if (exists) identity.seen_existing = repository;
+  if (package_exists) *package_exists = exists;
   if (identity.anonymous() && !identity.via_bearer) {
     if (allowed.count(action)) return Decision::allow;
     return Decision::challenge;
@@ -243,8 +245,6 @@ Decision AccessControl::decide(const Identity& identity, Action action, const st
 }
 
 Status AccessControl::prepare_create(const Identity& identity, const std::string& repository) {
-  // Repositories are never deleted: one decide() found to exist still does.
-  if (!identity.seen_existing.empty() && identity.seen_existing == repository) return Status::Ok();
   const std::string owner = owner_of(repository);
   auto facts = store_.access_facts(repository, owner, identity.anonymous() ? "" : identity.user);
   if (!facts.ok()) return facts.status();

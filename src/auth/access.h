@@ -39,10 +39,6 @@ struct Identity {
   bool via_bearer = false;             // authenticated by a JWT: `granted` is what it allows
   std::vector<AccessEntry> granted;
   int64_t token_id = 0;
-  // Set by AccessControl::decide() to the repository it last found to exist, so that prepare_create()
-  // for the same request needs no read (repositories are never deleted). An Identity lives for one
-  // request; this is a cache, never an input to a decision.
-  mutable std::string seen_existing;
 
   bool anonymous() const { return kind == Kind::anonymous; }
   // For logs and the audit trail: "anonymous", "alice", "ci:alice".
@@ -92,11 +88,13 @@ class AccessControl {
   // What the identity may do to the repository, from the store (bearer grants are not consulted).
   // One store read (IdentityStore::access_facts); none for a CI token outside its packages.
   std::set<Action> permitted(const Identity& identity, const std::string& repository);
-  Decision decide(const Identity& identity, Action action, const std::string& repository);
+  // `package_exists`, if given, is set to whether the store read found the package (false when no read
+  // was needed): a caller that saw it exist need not call prepare_create().
+  Decision decide(const Identity& identity, Action action, const std::string& repository,
+                  bool* package_exists = nullptr);
 
   // Before the first push creates a package: applies the owner's default visibility and makes an org
-  // member who creates it its admin. No-op if the package exists: no read at all when decide() has
-  // just found it to exist for this identity, otherwise one.
+  // member who creates it its admin. No-op (after one read) if the package exists.
   Status prepare_create(const Identity& identity, const std::string& repository);
 
   // A signed token for the requested scopes, intersected with what is permitted.

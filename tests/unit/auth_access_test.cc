@@ -1,7 +1,7 @@
 // AccessControl's authorization reads: permitted() decides from one IdentityStore::access_facts read,
 // with the same answers as the four separate reads it replaced (visibility, owner account, org role,
-// package role), checked over a matrix of callers and packages; and prepare_create() reads nothing
-// after decide() found the package to exist.
+// package role), checked over a matrix of callers and packages; and decide() reports whether the package
+// exists, so that a push to an existing package needs no second read.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -267,24 +267,26 @@ TEST_F(AccessReadsTest, PermittedMatchesTheFourReadDecisionWithOneRead) {
   EXPECT_GT(old_reads, 2 * new_reads);
 }
 
-TEST_F(AccessReadsTest, PrepareCreateReadsNothingAfterDecideSawThePackage) {
+TEST_F(AccessReadsTest, DecideSaysWhetherThePackageExistsAndPrepareCreateMakesIt) {
   Identity alice;
   alice.kind = Identity::Kind::user;
   alice.user = "alice";
   alice.scopes = {"read:packages", "write:packages"};
 
-  // An existing package (a PATCH to an upload in it): one read to decide, none to prepare.
+  // An existing package (a PATCH to an upload in it): one read to decide, which says it exists, so the
+  // router calls no prepare_create().
   counting_->calls.clear();
-  ASSERT_EQ(access_->decide(alice, Action::push, "acme/app"), Decision::allow);
-  EXPECT_EQ(counting_->total(), 1);
-  ASSERT_TRUE(access_->prepare_create(alice, "acme/app").ok());
+  bool exists = false;
+  ASSERT_EQ(access_->decide(alice, Action::push, "acme/app", &exists), Decision::allow);
+  EXPECT_TRUE(exists);
   EXPECT_EQ(counting_->total(), 1);
 
   // A new org package: one read to decide; prepare_create reads once, then creates it with the owner's
   // default visibility and makes the creating member its admin.
   Identity fresh = alice;
   counting_->calls.clear();
-  ASSERT_EQ(access_->decide(fresh, Action::push, "acme/new"), Decision::allow);
+  ASSERT_EQ(access_->decide(fresh, Action::push, "acme/new", &exists), Decision::allow);
+  EXPECT_FALSE(exists);
   ASSERT_TRUE(access_->prepare_create(fresh, "acme/new").ok());
   EXPECT_EQ(counting_->calls["access_facts"], 2);
   EXPECT_EQ(counting_->calls["set_repository_visibility"], 1);
@@ -293,7 +295,7 @@ TEST_F(AccessReadsTest, PrepareCreateReadsNothingAfterDecideSawThePackage) {
   EXPECT_EQ(*store_->identity().repository_visibility("acme/new"), std::optional<std::string>("private"));
   EXPECT_EQ(*store_->identity().package_role("acme/new", "alice"), std::optional<std::string>("admin"));
 
-  // Without a decide() for that repository (a bearer grant, another repository), prepare_create reads.
+  // prepare_create on its own (a bearer grant needed no decide() read): one read, then nothing to create.
   counting_->calls.clear();
   ASSERT_TRUE(access_->prepare_create(alice, "alice/tool").ok());
   EXPECT_EQ(counting_->total(), 1);
