@@ -21,26 +21,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// Polls `condition` every 10 ms until it holds (true) or `limit` has passed (false).
-template <typename Condition>
-bool eventually(Condition condition, std::chrono::milliseconds limit = 10s) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(10ms);
-  }
-  return true;
-}
-
-// The server's berth_uploads_in_progress gauge (appends and commits running now), -1 if unreadable.
-long uploads_in_progress(const HttpClient& http) {
-  const std::string gauge = "\nberth_uploads_in_progress ";
-  auto metrics = http.get("/metrics");
-  auto at = metrics.body.find(gauge);
-  if (metrics.status != 200 || at == std::string::npos) return -1;
-  return std::strtol(metrics.body.c_str() + at + gauge.size(), nullptr, 10);
-}
-
 int connect_to(uint16_t port) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};

@@ -168,4 +168,12 @@ ApiTest::Image ApiTest::push_referrer(const std::string& repo, const Descriptor&
   return artifact;
 }
 
+long uploads_in_progress(const HttpClient& http) {
+  const std::string gauge = "\nberth_uploads_in_progress ";
+  auto metrics = http.get("/metrics");
+  auto at = metrics.body.find(gauge);
+  if (metrics.status != 200 || at == std::string::npos) return -1;
+  return std::strtol(metrics.body.c_str() + at + gauge.size(), nullptr, 10);
+}
+
 }  // namespace berth::test

@@ -5,8 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
+#include <thread>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -59,6 +61,21 @@ struct Descriptor {
 
 // {"errors":[{"code":code,…}]} with this status and a JSON Content-Type.
 ::testing::AssertionResult IsOciError(const Response& response, int status, std::string_view code);
+
+// Polls `condition` every 10 ms until it holds (true) or `limit` has passed (false): for tests that wait
+// for a state of the server instead of sleeping a fixed time.
+template <typename Condition>
+bool eventually(Condition condition, std::chrono::milliseconds limit = std::chrono::seconds(10)) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return true;
+}
+
+// The server's berth_uploads_in_progress gauge (appends and commits running now), -1 if unreadable.
+long uploads_in_progress(const HttpClient& http);
 
 class ApiTest : public ::testing::Test {
  protected:
