@@ -1,45 +1,15 @@
 #include "support/auth_helpers.h"
 
 #include <gtest/gtest.h>
-#include <openssl/evp.h>
 
 #include <stdexcept>
 
 namespace berth::test {
 
-std::string base64_encode(std::string_view bytes) {
-  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
-  out.resize(static_cast<size_t>(n));
-  return out;
-}
-
-std::string base64url_encode(std::string_view bytes) {
-  std::string out = base64_encode(bytes);
-  while (!out.empty() && out.back() == '=') out.pop_back();
-  for (auto& c : out) {
-    if (c == '+') c = '-';
-    if (c == '/') c = '_';
-  }
-  return out;
-}
-
 std::string base64url_decode(std::string_view text) {
-  std::string b64(text);
-  for (auto& c : b64) {
-    if (c == '-') c = '+';
-    if (c == '_') c = '/';
-  }
-  while (b64.size() % 4 != 0) b64 += '=';
-  std::string out(b64.size() / 4 * 3, '\0');
-  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(b64.data()), static_cast<int>(b64.size()));
-  if (n < 0) throw std::invalid_argument("not base64url: " + std::string(text));
-  size_t pad = 0;
-  for (size_t i = b64.size(); i > 0 && b64[i - 1] == '='; --i) ++pad;
-  out.resize(static_cast<size_t>(n) - pad);
-  return out;
+  auto out = berth::base64url_decode(text);
+  if (!out) throw std::invalid_argument("not base64url: " + std::string(text));
+  return *out;
 }
 
 Headers basic_auth(const std::string& user, const std::string& secret) {

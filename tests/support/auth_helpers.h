@@ -8,14 +8,15 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/base64.h"
 #include "support/api_helpers.h"
 #include "support/http_client.h"
 
 namespace berth::test {
 
-std::string base64_encode(std::string_view bytes);
-std::string base64url_encode(std::string_view bytes);  // no padding, as in JWTs
-std::string base64url_decode(std::string_view text);   // throws std::invalid_argument when malformed
+using berth::base64_encode;
+using berth::base64url_encode;                        // no padding, as in JWTs
+std::string base64url_decode(std::string_view text);  // common/base64's, throwing std::invalid_argument when malformed
 
 // {"Authorization": "Basic base64(user:secret)"}; no header at all when user is empty (anonymous).
 Headers basic_auth(const std::string& user, const std::string& secret);

@@ -22,7 +22,9 @@
 #include <thread>
 #include <vector>
 
+#include "common/random.h"
 #include "storage/s3_client.h"
+#include "support/run_command.h"
 
 extern char** environ;
 
@@ -45,10 +47,6 @@ std::string binary_path() {
 
 // ---- pg-s3: PostgreSQL + S3 backends shared by every RegistryProcess of this test process ----
 
-fs::path scripts_dir() {
-  if (const char* src = std::getenv("BERTH_SOURCE_DIR"); src && *src) return fs::path(src) / "scripts";
-  return fs::path(__FILE__).parent_path().parent_path().parent_path() / "scripts";  // tests/support/x.cc
-}
 
 std::string quote(const std::string& s) {
   std::string out = "'";
@@ -56,30 +54,7 @@ std::string quote(const std::string& s) {
   return out + "'";
 }
 
-// Runs a shell command; its stdout without trailing newlines. exit_code gets its exit status (-1: signal).
-std::string run_command(const std::string& command, int* exit_code) {
-  std::string out;
-  FILE* p = ::popen(command.c_str(), "r");
-  if (!p) {
-    *exit_code = -1;
-    return out;
-  }
-  char buf[4096];
-  while (size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  int status = ::pclose(p);
-  *exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
-  return out;
-}
 
-std::string random_hex(size_t n) {
-  static std::mutex mutex;
-  static std::mt19937_64 rng(std::random_device{}());
-  std::lock_guard lock(mutex);
-  std::string out;
-  for (size_t i = 0; i < n; ++i) out += "0123456789abcdef"[rng() % 16];
-  return out;
-}
 
 class PgS3Backends {
  public:
@@ -100,7 +75,7 @@ class PgS3Backends {
   // A new empty database; its name.
   std::string create_database() {
     static std::atomic<int> counter{0};
-    std::string name = "api_" + std::to_string(::getpid()) + "_" + std::to_string(++counter) + "_" + random_hex(4);
+    std::string name = "api_" + std::to_string(::getpid()) + "_" + std::to_string(++counter) + "_" + berth::random_hex(2);
     psql(admin_url_, "CREATE DATABASE " + name);
     return name;
   }

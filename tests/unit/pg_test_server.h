@@ -22,23 +22,15 @@
 #include <optional>
 #include <string>
 
-namespace berth::meta::pg_test {
+#include "support/run_command.h"
 
-inline std::filesystem::path scripts_dir() {
-  namespace fs = std::filesystem;
-  if (const char* src = std::getenv("BERTH_SOURCE_DIR")) return fs::path(src) / "scripts";
-  return fs::path(__FILE__).parent_path().parent_path().parent_path() / "scripts";  // tests/unit/x.h
-}
+namespace berth::meta::pg_test {
 
 // Runs a command; its stdout, or nullopt if it failed.
 inline std::optional<std::string> run(const std::string& command) {
-  FILE* p = popen(command.c_str(), "r");
-  if (p == nullptr) return std::nullopt;
-  std::string out;
-  char buf[4096];
-  while (size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  if (pclose(p) != 0) return std::nullopt;
-  while (!out.empty() && out.back() == '\n') out.pop_back();
+  int code = 0;
+  std::string out = test::run_command(command, &code);
+  if (code != 0) return std::nullopt;
   return out;
 }
 
@@ -85,12 +77,12 @@ class PgServer {
     if (!server->start_again()) return nullptr;
     return server;
   }
-  ~PgServer() { (void)run((scripts_dir() / "stop-postgres.sh").string() + " '" + dir_ + "'"); }
+  ~PgServer() { (void)run((test::scripts_dir() / "stop-postgres.sh").string() + " '" + dir_ + "'"); }
 
   // Stops the server, keeping its data and port, as an administrator restarting it would.
-  bool stop() { return run((scripts_dir() / "stop-postgres.sh").string() + " '" + dir_ + "' --keep").has_value(); }
+  bool stop() { return run((test::scripts_dir() / "stop-postgres.sh").string() + " '" + dir_ + "' --keep").has_value(); }
   bool start_again() {
-    auto url = run((scripts_dir() / "start-postgres.sh").string() + " '" + dir_ + "' 2>/dev/null");
+    auto url = run((test::scripts_dir() / "start-postgres.sh").string() + " '" + dir_ + "' 2>/dev/null");
     if (!url || url->rfind("postgresql://", 0) != 0) {
       ADD_FAILURE() << "scripts/start-postgres.sh failed (see " << dir_ << "/server.log)";
       return false;

@@ -28,6 +28,7 @@
 #include <thread>
 #include <nlohmann/json.hpp>
 
+#include "support/run_command.h"
 #include "unit/storage_blob_store_suite.h"
 
 namespace berth::storage {
@@ -36,22 +37,8 @@ namespace {
 namespace fs = std::filesystem;
 using testing::pattern_bytes;
 
-const fs::path kRepo = fs::path(__FILE__).parent_path().parent_path().parent_path();
 
-std::string run(const std::string& cmd, int* exit_code) {
-  std::string out;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) {
-    *exit_code = -1;
-    return out;
-  }
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  int status = ::pclose(p);
-  *exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return out;
-}
+using test::run_command;
 
 // The server for the whole executable.
 class S3Server : public ::testing::Environment {
@@ -74,8 +61,8 @@ class S3Server : public ::testing::Environment {
       return;
     }
     int code = 0;
-    std::string out = run("BERTH_S3_WATCH_PID=" + std::to_string(::getpid()) + " bash " +
-                              (kRepo / "scripts/start-s3.sh").string() + " --shared",
+    std::string out = run_command("BERTH_S3_WATCH_PID=" + std::to_string(::getpid()) + " bash " +
+                              (test::scripts_dir() / "start-s3.sh").string() + " --shared",
                           &code);
     if (code == 2) {
       skip_reason = "no S3 server here: scripts/install-deps.sh test installs radosgw";
@@ -362,7 +349,7 @@ TEST_P(S3BlobStoreTest, PresignedGetUrlWorksWithCurl) {
   const std::string url = store_->presign_get(d, 300);
   EXPECT_EQ(url.rfind(store_->client().url(store_->blob_key(d)) + "?", 0), 0u) << url;
   int code = 0;
-  std::string status = run("curl -s -o " + out.string() + " -w '%{http_code}' '" + url + "'", &code);
+  std::string status = run_command("curl -s -o " + out.string() + " -w '%{http_code}' '" + url + "'", &code);
   ASSERT_EQ(code, 0);
   EXPECT_EQ(status, "200");
   std::ifstream in(out, std::ios::binary);
@@ -371,7 +358,7 @@ TEST_P(S3BlobStoreTest, PresignedGetUrlWorksWithCurl) {
   EXPECT_TRUE(got == data);
 
   // Signed an hour ago for 60 seconds: expired.
-  status = run("curl -s -o /dev/null -w '%{http_code}' '" + store_->presign_get(d, 60, std::time(nullptr) - 3600) + "'",
+  status = run_command("curl -s -o /dev/null -w '%{http_code}' '" + store_->presign_get(d, 60, std::time(nullptr) - 3600) + "'",
                &code);
   EXPECT_EQ(status, "403");
 }
