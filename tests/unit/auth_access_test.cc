@@ -95,68 +95,27 @@ class CountingStore : public meta::IdentityStore {
   meta::IdentityStore& inner_;
 };
 
-// The decision as it was made before access_facts existed: four separate reads, in this order.
-std::set<Action> reference_permitted(meta::IdentityStore& store, const Identity& identity,
-                                     const std::string& repository) {
-  enum class Role { none = 0, read = 1, write = 2, admin = 3 };
-  auto role_of = [](const std::optional<std::string>& name) {
-    if (!name) return Role::none;
-    if (*name == "admin") return Role::admin;
-    if (*name == "write") return Role::write;
-    if (*name == "read") return Role::read;
-    return Role::none;
-  };
-  std::set<Action> out;
-  auto visibility = store.repository_visibility(repository);
-  if (!visibility.ok()) return out;
-  const bool exists = visibility->has_value();
-  const bool is_public = exists && **visibility == "public";
-  if (identity.anonymous()) {
-    if (is_public) out.insert(Action::pull);
-    return out;
-  }
-  if (identity.kind == Identity::Kind::ci &&
-      std::find(identity.packages.begin(), identity.packages.end(), repository) == identity.packages.end()) {
-    return out;
-  }
+// The facts as they were read before access_facts existed: up to four separate reads (visibility, owner
+// account, org role, package role). permitted() must decide from its one read exactly as permitted_by()
+// decides from these.
+meta::AccessFacts facts_from_separate_reads(meta::IdentityStore& store, const Identity& identity,
+                                            const std::string& repository) {
+  meta::AccessFacts facts;
+  if (auto visibility = store.repository_visibility(repository); visibility.ok()) facts.visibility = *visibility;
+  if (identity.anonymous()) return facts;
   const std::string owner = repository.substr(0, repository.find('/'));
-  auto account = store.get_account(owner);
-  if (!account.ok()) return out;
-  Role role = Role::none;
-  bool org_owned = false, org_admin = false, may_create = false;
-  if (*account) {
-    const meta::Account& acc = **account;
-    if (acc.kind == AccountKind::user) {
-      if (acc.name == identity.user) role = Role::admin;
-      may_create = acc.name == identity.user;
-    } else {
-      org_owned = true;
-      auto org_role = store.org_role(owner, identity.user);
-      if (org_role.ok() && *org_role) {
-        org_admin = **org_role == "admin";
-        role = org_admin ? Role::admin : Role::read;
-        may_create = true;
-      }
+  if (auto account = store.get_account(owner); account.ok() && *account) {
+    facts.owner_kind = (*account)->kind;
+    facts.owner_create_on_push = (*account)->create_on_push;
+    facts.owner_default_visibility = (*account)->default_visibility;
+    if ((*account)->kind == AccountKind::org) {
+      if (auto role = store.org_role(owner, identity.user); role.ok()) facts.org_role = *role;
     }
-    may_create = may_create && acc.create_on_push && !exists;
   }
-  if (exists) {
-    auto package_role = store.package_role(repository, identity.user);
-    if (package_role.ok()) role = std::max(role, role_of(*package_role));
+  if (facts.visibility) {
+    if (auto role = store.package_role(repository, identity.user); role.ok()) facts.package_role = *role;
   }
-  if (is_public) role = std::max(role, Role::read);
-  const bool read_scope = identity.scopes.count("read:packages") || identity.scopes.count("write:packages");
-  const bool write_scope = identity.scopes.count("write:packages") > 0;
-  const bool delete_scope = identity.scopes.count("delete:packages") > 0;
-  if (read_scope && role >= Role::read) out.insert(Action::pull);
-  if (write_scope && (exists ? role >= Role::write : may_create)) {
-    out.insert(Action::push);
-    out.insert(Action::pull);
-  }
-  bool may_delete = delete_scope && role == Role::admin && (!org_owned || org_admin);
-  if (identity.kind == Identity::Kind::ci && org_owned) may_delete = false;
-  if (may_delete) out.insert(Action::del);
-  return out;
+  return facts;
 }
 
 std::string describe(const std::set<Action>& actions) {
@@ -243,13 +202,13 @@ class AccessReadsTest : public ::testing::Test {
   std::unique_ptr<AccessControl> access_;
 };
 
-TEST_F(AccessReadsTest, PermittedMatchesTheFourReadDecisionWithOneRead) {
+TEST_F(AccessReadsTest, PermittedDecidesFromOneReadAsFromTheFourSeparateReads) {
   int cells = 0, old_reads = 0, new_reads = 0;
   for (const Identity& id : identities()) {
     for (const std::string& repo : repositories()) {
       SCOPED_TRACE(id.actor() + " on " + repo);
       CountingStore reference_counter(store_->identity());
-      auto expected = reference_permitted(reference_counter, id, repo);
+      auto expected = permitted_by(id, repo, facts_from_separate_reads(reference_counter, id, repo));
       counting_->calls.clear();
       auto got = access_->permitted(id, repo);
       EXPECT_EQ(describe(got), describe(expected)) << id.actor() << " scopes " << id.scopes.size() << " on " << repo;
