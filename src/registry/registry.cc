@@ -145,9 +145,6 @@ Page to_page(std::vector<std::string> items, size_t limit) {
 }  // namespace
 
 Result<Page> Registry::list_tags(const std::string& repository, const std::string& after, size_t limit) {
-  auto exists = meta_.repository_exists(repository);
-  if (!exists.ok()) return exists.status();
-  if (!*exists) return Status(Errc::name_unknown, "repository name not known to registry: " + repository);
   auto tags = meta_.list_tags(repository, after, limit + 1);
   if (!tags.ok()) return tags.status();
   return to_page(std::move(*tags), limit);

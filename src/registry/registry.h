@@ -135,11 +135,12 @@ class Registry {
   Result<meta::ManifestRecord> get_manifest(const std::string& repository, const oci::Reference& reference);
   // By digest: the manifest and its tags; by tag: only the tag. manifest_unknown when absent.
   Status delete_manifest(const std::string& repository, const oci::Reference& reference);
-  // name_unknown for a repository that does not exist.
-  Result<Page> list_tags(const std::string& repository, const std::string& after, size_t limit);
   // Changes whenever a tag of `repository` is added, moved or removed, on any node; name_unknown for a
   // repository that does not exist. Equal versions mean equal tag lists (for caches of rendered lists).
+  // Also the existence check of a tag listing: list_tags does not repeat it.
   Result<int64_t> tag_version(const std::string& repository);
+  // The tags of a repository tag_version() found; an unknown repository simply has none.
+  Result<Page> list_tags(const std::string& repository, const std::string& after, size_t limit);
   Result<Page> list_repositories(const std::string& after, size_t limit);
   Result<std::vector<meta::Referrer>> referrers(const std::string& repository, const oci::Digest& subject,
                                                 const std::optional<std::string>& artifact_type);
