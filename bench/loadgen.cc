@@ -11,7 +11,7 @@
 // fallback). Setup work (pre-pushing what a pull scenario reads) is excluded from the measurement.
 //
 // Scenarios: push-mono, push-chunked, pull, manifest-get, manifest-head, manifest-push, tag-list,
-// catalog, mixed. See usage() below.
+// catalog, mixed, and (Berth only) pkg-versions, pkg-size. See usage() below.
 #include <fcntl.h>
 #include <openssl/rand.h>
 #include <signal.h>
@@ -32,6 +32,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "http_client.h"
 #include "registry_ops.h"
@@ -187,10 +189,11 @@ struct Stats {
     ++errors;
     if (first_error.empty()) first_error = e;
   }
-  void ok(uint64_t t0, uint64_t n_bytes) {
+  void ok(uint64_t t0, uint64_t n_bytes) { ok_latency(now_ns() - t0, n_bytes); }
+  void ok_latency(uint64_t ns, uint64_t n_bytes) {  // when checking the response should not count as latency
     ++ops;
     bytes += n_bytes;
-    lat_ns.push_back(now_ns() - t0);
+    lat_ns.push_back(ns);
   }
   double pct_ms(double q) {
     if (lat_ns.empty()) return 0;
@@ -723,6 +726,260 @@ int scenario_mixed(Ctx& ctx) {
   return ctx.stats.errors ? 1 : 0;
 }
 
+// 9 and 10 (Berth only: CNCF Distribution has no such API): the GitHub-compatible packages API
+// (docs/packages.md) on a package with many versions. Setup pushes a base image and distinct manifests
+// into one repository until its package has --versions versions (each distinct top-level manifest is a
+// version); a later run against the same server reuses them. Then, measured: GET the first page of the
+// version list (default per_page=30), or GET the package object, whose `size` is its stored bytes.
+
+// /api/v3/users/OWNER/packages/container/NAME for the repository OWNER/NAME (the '/' of NAME as %2F).
+std::string package_target(const std::string& repo) {
+  auto slash = repo.find('/');
+  std::string name;
+  for (char ch : repo.substr(slash + 1)) name += ch == '/' ? std::string("%2F") : std::string(1, ch);
+  return "/api/v3/users/" + repo.substr(0, slash) + "/packages/container/" + name;
+}
+
+std::string package_head(const Ctx& ctx, const std::string& target) {
+  return build_head(ctx.ep, "GET", target,
+                    {{"Accept", "application/vnd.github+json"}, {"X-GitHub-Api-Version", "2022-11-28"}}, -1);
+}
+
+// What a one-pass structural scan of a JSON text found at its top level. Strings (with escapes), nesting
+// and bracket matching are checked, numbers and literals are not: cheap enough for every response (the
+// generator shares the CPUs with the server); the first response of each connection is also parsed whole.
+struct JsonTop {
+  char kind = 0;             // '[' or '{'; 0: not a balanced array or object (or bytes after it)
+  size_t elements = 0;       // array: elements; object: members
+  size_t objects = 0;        // array: elements that are objects
+  std::string_view number;   // object: the digits of the member named `key`, if it is a number
+};
+
+JsonTop scan_json(std::string_view s, std::string_view key = {}) {
+  JsonTop top, bad;
+  size_t i = 0, n = s.size();
+  auto ws = [&] { while (i < n && (s[i] == ' ' || s[i] == '\n' || s[i] == '\r' || s[i] == '\t')) ++i; };
+  ws();
+  if (i == n || (s[i] != '[' && s[i] != '{')) return bad;
+  std::string stack;
+  bool at_key = false;      // top-level object: the next string is a member name
+  bool want_number = false; // top-level object: the next value is the `key` member's
+  for (; i < n; ++i) {
+    char c = s[i];
+    if (c == '"') {
+      size_t start = ++i;
+      while (i < n && s[i] != '"') i += s[i] == '\\' ? 2 : 1;
+      if (i >= n) return bad;
+      if (stack.size() == 1) {
+        if (top.kind == '[') return bad;  // a string element
+        if (at_key) {
+          ++top.elements;
+          want_number = !key.empty() && s.substr(start, i - start) == key;
+          at_key = false;
+        }
+      }
+      continue;
+    }
+    switch (c) {
+      case '[':
+      case '{':
+        if (stack.empty()) {
+          top.kind = c;
+          at_key = c == '{';
+        } else if (stack.size() == 1 && top.kind == '[') {
+          ++top.elements;
+          if (c != '{') return bad;  // only objects are expected in arrays here
+          ++top.objects;
+        }
+        stack += c == '[' ? ']' : '}';
+        if (stack.size() > 64) return bad;
+        break;
+      case ']':
+      case '}':
+        if (stack.empty() || stack.back() != c) return bad;
+        stack.pop_back();
+        if (stack.empty()) {
+          ++i;
+          ws();
+          return i == n ? top : bad;
+        }
+        break;
+      case ',':
+        if (stack.size() == 1 && top.kind == '{') at_key = true;
+        break;
+      default:
+        if (stack.size() == 1 && top.kind == '[' && c != ' ' && c != '\n' && c != '\r' && c != '\t') return bad;
+        if (stack.size() == 1 && want_number && c >= '0' && c <= '9') {
+          size_t start = i;
+          while (i + 1 < n && s[i + 1] >= '0' && s[i + 1] <= '9') ++i;
+          top.number = s.substr(start, i + 1 - start);
+          want_number = false;
+        }
+    }
+  }
+  return bad;
+}
+
+// GET `target` once (setup and checks), keeping the response.
+Task get_once_task(Ctx& ctx, std::string target, Response* out) {
+  auto c = conn(ctx);
+  Request req;
+  req.head = package_head(ctx, target);
+  *out = co_await c->roundtrip(req);
+  ctx.loop.worker_done();
+}
+
+Response get_once(Ctx& ctx, const std::string& target) {
+  Response r;
+  ctx.loop.worker_started();
+  get_once_task(ctx, target, &r);
+  ctx.loop.run();
+  return r;
+}
+
+// The package object of `repo`, parsed; a discarded json when it does not exist yet (404).
+bool get_package(Ctx& ctx, const std::string& repo, nlohmann::json& out, std::string& err) {
+  Response r = get_once(ctx, package_target(repo));
+  out = nlohmann::json(nlohmann::json::value_t::discarded);
+  if (r.ok && r.status == 404) return true;
+  if (!r.ok || r.status != 200) {
+    err = "GET " + package_target(repo) + ": " + (r.ok ? std::to_string(r.status) + " " + r.body.substr(0, 200) : r.error);
+    return false;
+  }
+  out = nlohmann::json::parse(r.body, nullptr, false);
+  if (!out.is_object() || !out.contains("version_count") || !out["version_count"].is_number_unsigned() ||
+      !out.contains("size") || !out["size"].is_number_unsigned()) {
+    err = "GET " + package_target(repo) + ": not a package object with version_count and size: " + r.body.substr(0, 200);
+    return false;
+  }
+  return true;
+}
+
+// Setup: at least `versions` versions in the package of `repo`. Returns the package object, or discarded.
+nlohmann::json ensure_versions(Ctx& ctx, const std::string& repo, uint64_t versions) {
+  nlohmann::json pkg;
+  std::string err;
+  if (!get_package(ctx, repo, pkg, err)) {
+    std::fprintf(stderr, "package setup: %s\n", err.c_str());
+    return nlohmann::json(nlohmann::json::value_t::discarded);
+  }
+  uint64_t have = pkg.is_discarded() ? 0 : pkg["version_count"].get<uint64_t>();
+  if (have < versions) {
+    // A base image (one version), then distinct manifests on it under as many tags (one version each).
+    uint64_t t0 = now_ns();
+    BlobFactory layers(kMiB, ctx.nonce);
+    auto layer = layers.make(9);
+    Image img;
+    if (!push_image(ctx, repo, "base", layers.view(layer), 9, img)) return nlohmann::json(nlohmann::json::value_t::discarded);
+    ctx.stats = Stats{};
+    ctx.budget.arm(ctx.opt.real("setup-duration", 600), versions - have - 1);
+    int conc = int(ctx.opt.num("setup-concurrency", 8));
+    run_workers(ctx, conc, [&](int) { manifest_push_worker(ctx, &img, repo); });
+    if (ctx.stats.errors || ctx.stats.ops != versions - have - 1) {
+      std::fprintf(stderr, "package setup: pushed %llu of %llu manifests; first error: %s\n",
+                   (unsigned long long)ctx.stats.ops, (unsigned long long)(versions - have - 1),
+                   ctx.stats.first_error.c_str());
+      return nlohmann::json(nlohmann::json::value_t::discarded);
+    }
+    std::fprintf(stderr, "package setup: %s had %llu versions; pushed %llu manifests in %.1f s\n", repo.c_str(),
+                 (unsigned long long)have, (unsigned long long)(versions - have), double(now_ns() - t0) / 1e9);
+    ::sync();  // as run.sh does before each scenario: the pushes' writeback is not measured
+    if (!get_package(ctx, repo, pkg, err) || pkg.is_discarded()) {
+      std::fprintf(stderr, "package setup: %s\n", err.empty() ? "the package does not exist after the pushes" : err.c_str());
+      return nlohmann::json(nlohmann::json::value_t::discarded);
+    }
+  }
+  if (pkg["version_count"].get<uint64_t>() < versions || pkg["size"].get<uint64_t>() == 0) {
+    std::fprintf(stderr, "package setup: expected >= %llu versions and a size > 0: %s\n", (unsigned long long)versions,
+                 pkg.dump().substr(0, 300).c_str());
+    return nlohmann::json(nlohmann::json::value_t::discarded);
+  }
+  return pkg;
+}
+
+struct PackageCheck {
+  bool list = false;           // the version list (else the package object)
+  size_t items = 0;            // list: objects expected on the first page
+  bool next = false;           // list: a Link rel="next" expected (more than one page)
+  std::string size;            // package: the expected `size`, as digits
+};
+
+// Empty when the response is what it should be.
+std::string check_package_response(const Response& r, const PackageCheck& chk, bool parse_whole) {
+  if (chk.list) {
+    JsonTop top = scan_json(r.body);
+    if (top.kind != '[' || top.objects != chk.items || top.elements != chk.items) {
+      return "version list: not a JSON array of " + std::to_string(chk.items) + " objects (" +
+             std::to_string(top.objects) + " objects): " + r.body.substr(0, 200);
+    }
+    if (chk.next && r.link.find("rel=\"next\"") == std::string::npos) return "version list: no Link rel=\"next\"";
+    if (parse_whole) {
+      auto j = nlohmann::json::parse(r.body, nullptr, false);
+      if (!j.is_array() || j.size() != chk.items) return "version list: does not parse as an array of the right size";
+      for (const auto& v : j) {
+        if (!v.is_object() || !v.contains("id") || !v["id"].is_number_integer() || !v.contains("name") ||
+            !v["name"].is_string() || v["name"].get<std::string>().rfind("sha256:", 0) != 0) {
+          return "version list: an element is not a version object: " + v.dump().substr(0, 200);
+        }
+      }
+    }
+    return "";
+  }
+  JsonTop top = scan_json(r.body, "size");
+  if (top.kind != '{' || top.number.empty()) return "package: not a JSON object with a numeric size: " + r.body.substr(0, 200);
+  if (top.number != chk.size) return "package: size " + std::string(top.number) + ", expected " + chk.size;
+  if (parse_whole) {
+    auto j = nlohmann::json::parse(r.body, nullptr, false);
+    if (!j.is_object() || !j.contains("size") || j["size"].dump() != chk.size) return "package: does not parse, or wrong size";
+  }
+  return "";
+}
+
+Task package_read_worker(Ctx& ctx, const Request* req, const PackageCheck* chk) {
+  auto c = conn(ctx);
+  bool first = true;
+  while (ctx.budget.take()) {
+    uint64_t t0 = now_ns();
+    Response r = co_await c->roundtrip(*req);
+    uint64_t latency = now_ns() - t0;
+    if (!r.ok || r.status != 200) {
+      ctx.stats.error(r.ok ? "status " + std::to_string(r.status) + " " + r.body.substr(0, 200) : r.error);
+      continue;
+    }
+    std::string err = check_package_response(r, *chk, first);
+    first = false;
+    if (err.empty()) {
+      ctx.stats.ok_latency(latency, r.body.size());
+    } else {
+      ctx.stats.error(err);
+    }
+  }
+  ctx.loop.worker_done();
+}
+
+int scenario_package(Ctx& ctx, bool list) {
+  int conc = int(ctx.opt.num("concurrency", 1));
+  std::string repo = ctx.opt.str("repo", "bench/package");
+  if (repo.find('/') == std::string::npos) {
+    std::fprintf(stderr, "--repo must be OWNER/NAME\n");
+    return 2;
+  }
+  uint64_t versions = uint64_t(std::max<int64_t>(2, ctx.opt.num("versions", 10'000)));
+  nlohmann::json pkg = ensure_versions(ctx, repo, versions);
+  if (pkg.is_discarded()) return 1;
+  PackageCheck chk;
+  chk.list = list;
+  chk.items = size_t(std::min<uint64_t>(30, pkg["version_count"].get<uint64_t>()));
+  chk.next = pkg["version_count"].get<uint64_t>() > 30;
+  chk.size = pkg["size"].dump();
+  Request req;
+  req.head = package_head(ctx, package_target(repo) + (list ? "/versions" : ""));
+  measured(ctx, std::string(list ? "pkg_versions_c" : "pkg_size_c") + std::to_string(conc), conc,
+           [&](int) { package_read_worker(ctx, &req, &chk); },
+           {{"versions", double(pkg["version_count"].get<uint64_t>())}, {"package_size", pkg["size"].get<double>()}});
+  return ctx.stats.errors ? 1 : 0;
+}
+
 void usage() {
   std::fputs(
       "usage: berth-loadgen SCENARIO --port P [--host 127.0.0.1] [--label NAME] [--server-pid PID]\n"
@@ -736,6 +993,9 @@ void usage() {
       "  tag-list      --repo R --page N       whole list (N=0) or pages of N following Link\n"
       "  catalog       --repos N --page N      creates N repositories, then lists the catalog\n"
       "  mixed         --push-percent 10       pull manifest+layer / push layer+manifest\n"
+      "  pkg-versions  --repo O/N --versions N packages API (Berth only): GET the first page of the version list\n"
+      "  pkg-size      --repo O/N --versions N packages API (Berth only): GET the package object (its size)\n"
+      "                (both first push manifests until the package has N versions)\n"
       "  report        --in FILE [--sha256-mibps X]   the Markdown comparison table\n",
       stderr);
 }
@@ -783,6 +1043,8 @@ int main(int argc, char** argv) {
   if (scenario == "tag-list") return scenario_list(ctx, false);
   if (scenario == "catalog") return scenario_catalog(ctx);
   if (scenario == "mixed") return scenario_mixed(ctx);
+  if (scenario == "pkg-versions") return scenario_package(ctx, true);
+  if (scenario == "pkg-size") return scenario_package(ctx, false);
   usage();
   return 2;
 }

@@ -2,7 +2,12 @@
 # Side-by-side benchmark: CNCF Distribution (Debian's docker-registry) vs Berth, same scenarios, same
 # machine, on loopback. Writes bench/RESULTS.md (replaced on every run).
 #
-#   bench/run.sh [--quick] [--only distribution|berth] [--out FILE]
+#   bench/run.sh [--quick] [--only distribution|berth] [--scenarios LIST] [--out FILE]
+#
+# --scenarios runs only the named berth-loadgen scenarios (comma-separated, e.g. pkg-versions,pkg-size;
+# tag-list needs manifest-push) and then writes $BENCH_TMP/berth-bench-subset.md unless --out is given,
+# so that a partial run never replaces bench/RESULTS.md. The pkg-* scenarios (the packages API) run
+# against Berth only: Distribution has no such API, and is not started when only they are selected.
 #
 # Environment: BERTH (the berth binary), LOADGEN (berth-loadgen), DISTRIBUTION (docker-registry binary,
 # installed with apt-get when missing), BENCH_TMP (where the servers keep their data; default /tmp),
@@ -20,14 +25,16 @@ BENCH_TMP=${BENCH_TMP:-/tmp}
 PORT0=${BENCH_PORT:-15100}
 QUICK=0
 ONLY=""
-OUT=$ROOT/bench/RESULTS.md
+SCENARIOS=""
+OUT=""
 
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) QUICK=1 ;;
     --only) ONLY=$2; shift ;;
+    --scenarios) SCENARIOS=",$2,"; shift ;;
     --out) OUT=$2; shift ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
   shift
@@ -35,10 +42,19 @@ done
 
 log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
+if [ -z "$OUT" ]; then
+  OUT=$ROOT/bench/RESULTS.md
+  [ -n "$SCENARIOS" ] && OUT=$BENCH_TMP/berth-bench-subset.md
+fi
+# Only Berth-only scenarios selected: no need for Distribution.
+if [ -n "$SCENARIOS" ] && [ -z "$ONLY" ] && [ -z "$(tr ',' '\n' <<<"$SCENARIOS" | grep -v -e '^$' -e '^pkg-')" ]; then
+  ONLY=berth
+fi
+
 for bin in "$BERTH" "$LOADGEN"; do
   [ -x "$bin" ] || { echo "missing $bin (build with: make bench, or cmake -DBERTH_BENCH=ON)" >&2; exit 2; }
 done
-if [ ! -x "$DISTRIBUTION" ]; then
+if [ "$ONLY" != berth ] && [ ! -x "$DISTRIBUTION" ]; then
   log "installing docker-registry (CNCF Distribution) with apt-get"
   apt-get install -y docker-registry >/dev/null || { apt-get update >/dev/null && apt-get install -y docker-registry >/dev/null; }
   DISTRIBUTION=$(command -v docker-registry)
@@ -99,6 +115,7 @@ start_berth() {  # PORT DATA
 
 # Scenario parameters: full / quick. Every scenario is bounded in time and in count.
 MiB=1048576
+N_VERSIONS=10000  # packages API: the issue's size of package, in both modes (its setup takes a few seconds)
 if [ $QUICK = 1 ]; then
   D_PUSH=2; D_PULL=2; D_MAN=3; D_LIST=2; D_MIX=3; N_TAGS=1000; N_REPOS=200; N_BIG=8; N_PULL=2
 else
@@ -114,7 +131,9 @@ FAILED=()
 scenario() {  # SCENARIO ARGS...
   local sc=$1 label
   shift
+  [ -n "$SCENARIOS" ] && [[ $SCENARIOS != *",$sc,"* ]] && return 0
   for label in "${LABELS[@]}"; do
+    case $sc in pkg-*) [ "$label" = berth ] || continue ;; esac  # the packages API: Berth only
     if ! kill -0 "${PID[$label]}" 2>/dev/null; then
       FAILED+=("$label: not running for $sc $*")
       continue
@@ -161,6 +180,11 @@ scenario tag-list --repo bench/tags --expect $N_TAGS --concurrency 1 --duration 
 scenario tag-list --repo bench/tags --expect $N_TAGS --page 100 --concurrency 1 --duration $D_LIST --count 100000
 scenario catalog --repos $N_REPOS --concurrency 1 --duration $D_LIST --count 100000
 scenario mixed --concurrency 16 --duration $D_MIX --count 10000000
+# Berth only: the packages API on a package of N_VERSIONS versions (the first one pushes them).
+scenario pkg-versions --repo bench/package --versions $N_VERSIONS --concurrency 1 --duration $D_LIST --count 1000000
+scenario pkg-versions --repo bench/package --versions $N_VERSIONS --concurrency 8 --duration $D_LIST --count 1000000
+scenario pkg-size --repo bench/package --versions $N_VERSIONS --concurrency 1 --duration $D_LIST --count 1000000
+scenario pkg-size --repo bench/package --versions $N_VERSIONS --concurrency 8 --duration $D_LIST --count 1000000
 
 ELAPSED=$(( $(date +%s) - START ))
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -170,11 +194,12 @@ SHA_K=$(openssl speed -seconds 3 -bytes 16384 -evp sha256 2>/dev/null | awk '/^s
 SHA_MIBPS=$(awk -v k="$SHA_K" 'BEGIN { printf "%.0f", k * 1000 / 1048576 }')
 
 MODE=full; [ $QUICK = 1 ] && MODE=quick
+MODE_NOTE=""; [ -n "$SCENARIOS" ] && MODE_NOTE=", only the scenarios ${SCENARIOS:1:${#SCENARIOS}-2}"
 REV=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 {
   echo "# Berth vs CNCF Distribution — benchmark results"
   echo
-  echo "Produced by \`make bench\` (\`bench/run.sh\`, $MODE mode, ${ELAPSED}s) on $(date -u '+%Y-%m-%d %H:%M UTC'), Berth at \`$REV\`"
+  echo "Produced by \`make bench\` (\`bench/run.sh\`, $MODE mode$MODE_NOTE, ${ELAPSED}s) on $(date -u '+%Y-%m-%d %H:%M UTC'), Berth at \`$REV\`"
   echo "plus the working tree. Replaced on every run; do not edit by hand. The load generator is \`bench/loadgen.cc\`"
   echo "(\`berth-loadgen\`): keep-alive HTTP/1.1 on loopback, every status code checked, every pulled byte sha256-verified."
   echo
@@ -188,6 +213,7 @@ REV=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
   echo "- Server CPU = utime+stime from \`/proc/PID/stat\` over the measured phase (10 ms ticks); peak RSS = \`VmHWM\` after"
   echo "  resetting it (\`echo 5 > /proc/PID/clear_refs\`) at the start of each scenario. Setup (pre-pushing what is pulled) is not measured."
   echo "- Ratios are Berth / Distribution; the target column is the issue's goal for that ratio (✓ met, ✗ not yet)."
+  echo "  The packages API rows (Berth only, no counterpart in Distribution) follow the table, with absolute targets."
   echo
   "$LOADGEN" report --in "$JSONL" --sha256-mibps "$SHA_MIBPS"
   echo
@@ -203,6 +229,7 @@ REV=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
   echo "| tag list | GET /tags/list of those $N_TAGS tags, whole, and with n=100 following Link (Distribution 2.8 ignores n: one page) | ${D_LIST}s each |"
   echo "| catalog | create $N_REPOS repositories (2 blobs + 1 manifest each), then GET /_catalog following Link (Distribution pages by 100 and refuses n > 1000) | ${D_LIST}s |"
   echo "| mixed | 16 connections: 90% pull (manifest by tag + its 1 MiB layer), 10% push (1 MiB layer + manifest) | ${D_MIX}s |"
+  echo "| packages API (Berth only) | after pushing $N_VERSIONS distinct manifests (a version each) into bench/package: GET /api/v3/users/bench/packages/container/package/versions (first page of 30) or …/package (the package object and its size), c=1 and c=8; every body checked | ${D_LIST}s / 1000000 each |"
   if [ ${#FAILED[@]} -gt 0 ]; then
     echo
     echo "## Scenarios that reported errors"

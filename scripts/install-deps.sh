@@ -17,7 +17,7 @@ test_pkgs=(
   uidmap fuse-overlayfs slirp4netns docker-registry runc file
   postgresql-15
   ceph-mon ceph-osd ceph-mgr radosgw
-  nginx iproute2
+  nginx iproute2 gh
 )
 
 pkgs=("${build_pkgs[@]}")

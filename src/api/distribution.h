@@ -8,9 +8,11 @@
 #include <vector>
 
 #include "api/metrics.h"
+#include "api/packages_api.h"
 #include "api/tag_list_cache.h"
 #include "auth/access.h"
 #include "http/message.h"
+#include "packages/downloads.h"
 #include "registry/registry.h"
 
 namespace berth::api {
@@ -28,6 +30,14 @@ struct ApiOptions {
   // Addresses of load balancers whose X-Forwarded-For names the real client (for login throttling,
   // the audit log and the access log). Exact addresses; empty: X-Forwarded-For is ignored.
   std::vector<std::string> trusted_proxies;
+  // How clients reach this registry (`server.external_url`, e.g. https://registry.example.com, no
+  // trailing slash): the token realm when token_realm is empty, and the prefix that makes Location
+  // headers absolute. Empty: realms from the Host header and relative Locations.
+  std::string external_url;
+  // The GitHub-compatible packages API under /api/ (null: not served).
+  PackagesApi* packages_api = nullptr;
+  // Where manifest GETs are counted as downloads (null: not counted).
+  packages::DownloadCounter* downloads = nullptr;
 };
 
 // What a /v2 path names, once the repository name has been split off.
@@ -72,9 +82,13 @@ class DistributionApi final : public http::Handler {
 
 // Handlers, one per resource (defined in the file named after it).
 http::Dispatch handle_blob(registry::Registry& registry, http::Request& request, const Route& route);
-http::Dispatch handle_upload(registry::Registry& registry, http::Request& request, const Route& route);
+// `external_url` (ApiOptions::external_url, which outlives every request) prefixes Location headers.
+http::Dispatch handle_upload(registry::Registry& registry, http::Request& request, const Route& route,
+                             std::string_view external_url);
+// `downloads` (may be null) counts each GET of a manifest.
 http::Dispatch handle_manifest(registry::Registry& registry, http::Request& request, const Route& route,
-                               size_t max_manifest_bytes);
+                               size_t max_manifest_bytes, std::string_view external_url,
+                               packages::DownloadCounter* downloads);
 http::Dispatch handle_tags(registry::Registry& registry, TagListCache& cache, http::Request& request,
                            const Route& route);
 // `visible`: which repositories the caller may see (empty function: all).

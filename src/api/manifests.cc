@@ -6,7 +6,8 @@
 namespace berth::api {
 
 http::Dispatch handle_manifest(registry::Registry& registry, http::Request& request, const Route& route,
-                               size_t max_manifest_bytes) {
+                               size_t max_manifest_bytes, std::string_view external_url,
+                               packages::DownloadCounter* downloads) {
   auto reference = oci::Reference::parse(route.leaf);
   const bool is_put = request.method == "PUT";
   if (!reference.ok()) {
@@ -28,6 +29,8 @@ http::Dispatch handle_manifest(registry::Registry& registry, http::Request& requ
     if (request.method == "HEAD") {
       r.head_content_length = manifest->content.size();
     } else {
+      // A pull: counted for the version whose top-level manifest this is (HEADs resolve, they do not pull).
+      if (downloads) downloads->record(route.name, manifest->digest);
       r.body = std::move(manifest->content);
     }
     return http::Dispatch::respond(std::move(r));
@@ -42,12 +45,12 @@ http::Dispatch handle_manifest(registry::Registry& registry, http::Request& requ
   if (is_put) {
     std::string name = route.name;
     oci::Reference ref = *reference;
-    return http::Dispatch::read_body(max_manifest_bytes, [&registry, name, ref](http::Request& req) {
+    return http::Dispatch::read_body(max_manifest_bytes, [&registry, name, ref, external_url](http::Request& req) {
       std::string content_type(req.headers.get("Content-Type").value_or(""));
       auto result = registry.put_manifest(name, ref, content_type, req.body);
       if (!result.ok()) return error_response(result.status());
       http::Response r = empty_response(201);
-      r.headers.set("Location", "/v2/" + name + "/manifests/" + result->digest.str());
+      r.headers.set("Location", std::string(external_url) + "/v2/" + name + "/manifests/" + result->digest.str());
       r.headers.set("Docker-Content-Digest", result->digest.str());
       if (result->subject) r.headers.set("OCI-Subject", result->subject->str());
       return r;

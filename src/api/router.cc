@@ -130,6 +130,7 @@ std::string DistributionApi::client_address(const http::Request& request) const 
 
 http::Dispatch DistributionApi::on_request(http::Request& request) {
   request.remote_address = client_address(request);
+  if (options_.packages_api && PackagesApi::handles(request.path)) return options_.packages_api->on_request(request);
   Route route = parse_route(request.path);
   request.route_label = route_label(route.kind);
   const bool get_like = request.method == "GET" || request.method == "HEAD";
@@ -182,10 +183,12 @@ http::Dispatch DistributionApi::on_request(http::Request& request) {
       return handle_catalog(registry_, request, visible);
     }
     case Route::Kind::tags: return handle_tags(registry_, tag_lists_, request, route);
-    case Route::Kind::manifest: return handle_manifest(registry_, request, route, options_.max_manifest_bytes);
+    case Route::Kind::manifest:
+      return handle_manifest(registry_, request, route, options_.max_manifest_bytes, options_.external_url,
+                             options_.downloads);
     case Route::Kind::blob: return handle_blob(registry_, request, route);
     case Route::Kind::upload_start:
-    case Route::Kind::upload: return handle_upload(registry_, request, route);
+    case Route::Kind::upload: return handle_upload(registry_, request, route, options_.external_url);
     case Route::Kind::referrers: return handle_referrers(registry_, request, route);
     default: return http::Dispatch::respond(error_response(Errc::not_found, "no such endpoint"));
   }
@@ -222,8 +225,12 @@ http::Response hidden_response(const Route& route) {
 
 http::Response DistributionApi::challenge(const http::Request& request, const std::string& scope, const Status& why,
                                           std::string_view error) {
+  // An explicit auth.realm wins; then the configured external URL, which (unlike the Host header) is
+  // right behind proxies that rewrite Host.
   std::string realm = options_.token_realm;
-  if (realm.empty()) {
+  if (realm.empty() && !options_.external_url.empty()) {
+    realm = options_.external_url + "/token";
+  } else if (realm.empty()) {
     std::string host(request.headers.get("Host").value_or("localhost"));
     realm = std::string(options_.tls ? "https://" : "http://") + host + "/token";
   }

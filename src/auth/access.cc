@@ -91,7 +91,18 @@ void AccessControl::record_success(const std::string& remote) {
 
 Result<Identity> AccessControl::login(const std::string& user, const std::string& secret, const std::string& remote,
                                       int64_t* retry_after) {
+  return login_checked(&user, secret, remote, retry_after);
+}
+
+Result<Identity> AccessControl::login_with_token(const std::string& secret, const std::string& remote,
+                                                 int64_t* retry_after) {
+  return login_checked(nullptr, secret, remote, retry_after);
+}
+
+Result<Identity> AccessControl::login_checked(const std::string* expected_user, const std::string& secret,
+                                              const std::string& remote, int64_t* retry_after) {
   if (throttled(remote, retry_after)) return Status(Errc::too_many_requests, "too many failed logins, retry later");
+  const std::string user = expected_user ? *expected_user : std::string("(token only)");
   auto fail = [&](const std::string& why) -> Result<Identity> {
     record_failure(remote);
     audit(user + " (unauthenticated)", "login", user, "denied", remote, why);
@@ -103,7 +114,7 @@ Result<Identity> AccessControl::login(const std::string& user, const std::string
   if (!*record) return fail("unknown token");
   const meta::TokenRecord& token = **record;
   // The lookup was by hash; comparing the owner in constant time keeps the check uniform.
-  if (!constant_time_equals(token.user, user)) return fail("token belongs to another user");
+  if (expected_user && !constant_time_equals(token.user, *expected_user)) return fail("token belongs to another user");
   int64_t t = now();
   if (token.revoked_at) return fail("token revoked");
   if (token.expires_at && *token.expires_at <= t) return fail("token expired");
@@ -185,6 +196,9 @@ std::set<Action> permitted_by(const Identity& identity, const std::string& repos
     may_create = may_create && facts.owner_create_on_push && !exists;
   }
   if (exists) role = std::max(role, role_of(facts.package_role));
+  // A team's role counts as the member's own, for members of the owning org only: leaving the org ends
+  // what its teams gave, whatever the team tables still say.
+  if (exists && org_owned && facts.org_role) role = std::max(role, role_of(facts.team_role));
   if (is_public) role = std::max(role, Role::read);
 
   const bool read_scope = identity.scopes.count("read:packages") || identity.scopes.count("write:packages");
@@ -197,9 +211,13 @@ std::set<Action> permitted_by(const Identity& identity, const std::string& repos
     out.insert(Action::push);
     out.insert(Action::pull);  // pushing needs to check what is already there
   }
-  bool may_delete = delete_scope && role == Role::admin && (!org_owned || org_admin);
-  if (identity.kind == Identity::Kind::ci && org_owned) may_delete = false;
-  if (may_delete) out.insert(Action::del);
+  // Deleting and restoring take the same rights (admin on the package, org admin for org packages);
+  // GitHub asks for delete:packages to delete and write:packages to restore, both with read:packages.
+  bool package_admin = role == Role::admin && (!org_owned || org_admin);
+  if (identity.kind == Identity::Kind::ci && org_owned) package_admin = false;
+  if (package_admin && delete_scope) out.insert(Action::del);
+  // A deleted package no longer exists under its name: restoring it takes the owner's rights alone.
+  if (package_admin && write_scope) out.insert(Action::restore);
   return out;
 }
 
@@ -242,6 +260,23 @@ Decision AccessControl::decide(const Identity& identity, Action action, const st
   if (identity.anonymous()) return Decision::challenge;
   if (action == Action::push) return Decision::deny;  // the same answer whether the package exists or not
   return allowed.count(Action::pull) ? Decision::deny : Decision::hide;
+}
+
+AccessControl::OwnerAccess AccessControl::owner_access(const Identity& identity, const std::string& owner) {
+  OwnerAccess out;
+  auto account = store_.get_account(owner);
+  if (!account.ok() || !*account) return out;
+  out.exists = true;
+  out.is_org = (*account)->kind == meta::AccountKind::org;
+  out.id = (*account)->id;
+  if (identity.anonymous() || identity.kind == Identity::Kind::ci) return out;
+  if (!out.is_org) {
+    out.reads_all = identity.user == owner;
+  } else {
+    auto role = store_.org_role(owner, identity.user);
+    out.reads_all = role.ok() && role->has_value();
+  }
+  return out;
 }
 
 Status AccessControl::prepare_create(const Identity& identity, const std::string& repository) {

@@ -84,6 +84,10 @@ class AccessControl {
   // A user name + access token (Basic credentials, or the OAuth2 password grant).
   Result<Identity> login(const std::string& user, const std::string& secret, const std::string& remote,
                          int64_t* retry_after = nullptr);
+  // An access token alone (`Authorization: token …` or `Bearer …` on the packages API, as GitHub takes
+  // them): the token names its user. Same checks, throttling and audit as login().
+  Result<Identity> login_with_token(const std::string& secret, const std::string& remote,
+                                    int64_t* retry_after = nullptr);
 
   // What the identity may do to the repository, from the store (bearer grants are not consulted).
   // One store read (IdentityStore::access_facts); none for a CI token outside its packages.
@@ -92,6 +96,17 @@ class AccessControl {
   // was needed): a caller that saw it exist need not call prepare_create().
   Decision decide(const Identity& identity, Action action, const std::string& repository,
                   bool* package_exists = nullptr);
+
+  // What the identity may see of an owner's packages as a whole (for listings): whether the owner exists,
+  // and whether the caller reads every one of its packages (their own namespace, or a member of the
+  // org) rather than only the public ones and those it holds a role on. Scopes are not considered.
+  struct OwnerAccess {
+    bool exists = false;
+    bool is_org = false;
+    int64_t id = 0;
+    bool reads_all = false;
+  };
+  OwnerAccess owner_access(const Identity& identity, const std::string& owner);
 
   // Before the first push creates a package: applies the owner's default visibility and makes an org
   // member who creates it its admin. No-op (after one read) if the package exists.
@@ -113,6 +128,9 @@ class AccessControl {
   // permitted(), also telling whether the repository exists (false when the store could not say).
   std::set<Action> permitted(const Identity& identity, const std::string& repository, bool& exists);
   Identity from_claims(const TokenClaims& claims) const;
+  // login() and login_with_token(): `expected_user` null when the token alone identifies.
+  Result<Identity> login_checked(const std::string* expected_user, const std::string& secret,
+                                 const std::string& remote, int64_t* retry_after);
   // Failed-login throttling per client address. A successful login clears the address's count, so a
   // person who mistyped is not punished; guessing a 256-bit token is hopeless anyway, the throttle is
   // against floods and password-like guessing.

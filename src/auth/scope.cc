@@ -7,6 +7,7 @@ std::string_view action_name(Action action) {
     case Action::pull: return "pull";
     case Action::push: return "push";
     case Action::del: return "delete";
+    case Action::restore: return "restore";
   }
   return "";
 }

@@ -9,7 +9,9 @@
 
 namespace berth::auth {
 
-enum class Action { pull, push, del };  // "pull", "push", "delete"
+// pull, push and delete are the Docker token scopes' actions ("pull", "push", "delete"). restore (bring a
+// deleted package or version back) exists only in the packages API: it is never granted in a bearer token.
+enum class Action { pull, push, del, restore };
 
 std::string_view action_name(Action action);
 std::optional<Action> parse_action(std::string_view name);

@@ -7,7 +7,11 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include <pwd.h>
+#include <unistd.h>
+
 #include "auth/secrets.h"
+#include "cli/admin_teams.h"
 #include "cli/config.h"
 #include "cli/backends.h"
 #include "common/base64.h"
@@ -71,6 +75,20 @@ std::string format_time(std::optional<int64_t> t) {
 
 int64_t now() { return static_cast<int64_t>(std::time(nullptr)); }
 
+// Who made a change through the CLI: the operator's Unix account, since the CLI has no login of its own.
+std::string admin_actor() {
+  struct passwd pw {};
+  struct passwd* found = nullptr;
+  char buf[4096];
+  if (::getpwuid_r(::geteuid(), &pw, buf, sizeof buf, &found) == 0 && found && found->pw_name && *found->pw_name) {
+    return std::string("admin:") + found->pw_name;
+  }
+  return "admin";
+}
+
+// How token events name their object: the owner's name first, so `audit --actor USER` finds them.
+std::string token_target(const std::string& user, int64_t id) { return user + "/token:" + std::to_string(id); }
+
 // Opens the registry's metadata the way `serve` would find it (SQLite in the data directory, or the
 // fleet's PostgreSQL).
 struct Stores {
@@ -96,6 +114,23 @@ int with_stores(const Target& target, const std::function<int(Stores&)>& body) {
   return body(*stores);
 }
 
+// Writes a change made through the CLI to the audit log. The change is already made when this runs, so a
+// failure to record it is reported, not turned into a failed command.
+void record_change(Stores& stores, std::string action, std::string target, std::string detail = "") {
+  meta::AuditEvent event{0, now(), admin_actor(), std::move(action), std::move(target), "allowed", "cli",
+                         std::move(detail)};
+  if (Status s = stores.identity().record_audit(event); !s.ok()) {
+    std::cerr << "berth admin: warning: the change was made but not recorded in the audit log: " << s.message()
+              << "\n";
+  }
+}
+
+// `audit --actor NAME`: what NAME did (as a user or through a CI token) and what was done to NAME's
+// account and tokens.
+bool concerns(const meta::AuditEvent& e, const std::string& name) {
+  return e.actor == name || e.actor == "ci:" + name || e.target == name || e.target.starts_with(name + "/token:");
+}
+
 bool valid_scopes(const std::vector<std::string>& scopes) {
   for (const auto& s : scopes) {
     if (s != "read:packages" && s != "write:packages" && s != "delete:packages") return false;
@@ -103,9 +138,10 @@ bool valid_scopes(const std::vector<std::string>& scopes) {
   return !scopes.empty();
 }
 
-// Creates a token and prints only the secret.
+// Creates a token and prints only the secret (or hands it and its id to the caller).
 int create_token(Stores& stores, const std::string& user, std::vector<std::string> scopes, std::optional<int64_t> ttl,
-                 const std::string& name, bool ci, std::vector<std::string> packages, std::string* secret_out = nullptr) {
+                 const std::string& name, bool ci, std::vector<std::string> packages, std::string* secret_out = nullptr,
+                 int64_t* id_out = nullptr) {
   auto account = stores.identity().get_account(user);
   if (!account.ok()) return fail(account.status().message());
   if (!*account || (*account)->kind != meta::AccountKind::user) return fail("no such user: " + user);
@@ -126,8 +162,13 @@ int create_token(Stores& stores, const std::string& user, std::vector<std::strin
   if (ttl) record.expires_at = record.created_at + *ttl;
   auto id = stores.identity().create_token(record);
   if (!id.ok()) return fail(id.status().message());
-  meta::AuditEvent event{0, now(), "admin", "token.create", user, "allowed", "cli", "id=" + std::to_string(*id)};
-  (void)stores.identity().record_audit(event);
+  // What the token may do, never any part of the secret (not even the hint).
+  std::string detail = "kind=" + record.kind + " scopes=";
+  for (size_t i = 0; i < record.scopes.size(); ++i) detail += (i ? "," : "") + record.scopes[i];
+  for (size_t i = 0; i < record.packages.size(); ++i) detail += (i ? "," : " packages=") + record.packages[i];
+  if (record.expires_at) detail += " expires=" + format_time(record.expires_at);
+  record_change(stores, "token.create", token_target(user, *id), std::move(detail));
+  if (id_out) *id_out = *id;
   if (secret_out) {
     *secret_out = secret;
   } else {
@@ -141,9 +182,15 @@ int create_token(Stores& stores, const std::string& user, std::vector<std::strin
 void add_admin_commands(CLI::App& app, std::function<int()>& run) {
   auto target = std::make_shared<Target>();
   auto* admin = app.add_subcommand("admin", "Manage users, orgs, tokens, packages and the audit log");
-  admin->add_option("-c,--config", target->config_file, "the registry's YAML configuration file");
-  admin->add_option("--data", target->data, "the registry's data directory (overrides the config)");
+  admin->add_option("-c,--config", target->config_file, "the registry's YAML configuration file (here or after the "
+                                                      "subcommand)");
+  admin->add_option("--data", target->data, "the registry's data directory, overrides the config (here or after the "
+                                            "subcommand)");
   admin->require_subcommand(1);
+  // People write `berth admin user create alice --data ./data` as often as `--data` first: options a
+  // subcommand does not know go up to its parent, down to `admin`'s own. Set before any subcommand is
+  // added, since subcommands copy the setting when they are created.
+  admin->fallthrough();
   // What `cmd` does when it is the subcommand chosen (run after parsing).
   auto on_run = [&run](CLI::App* cmd, std::function<int()> action) {
     cmd->callback([&run, action = std::move(action)] { run = action; });
@@ -174,6 +221,7 @@ void add_admin_commands(CLI::App& app, std::function<int()>& run) {
         }
         auto id = stores.identity().create_account(account);
         if (!id.ok()) return fail(id.status().message());
+        record_change(stores, "user.create", *name, *password_stdin ? "with password" : "");
         std::cerr << "created user " << *name << "\n";
         return 0;
       });
@@ -186,6 +234,20 @@ void add_admin_commands(CLI::App& app, std::function<int()>& run) {
           std::cout << a.name << "\t" << (a.kind == meta::AccountKind::user ? "user" : "org") << "\t"
                     << a.default_visibility << "\t" << (a.create_on_push ? "create-on-push" : "must-exist") << "\n";
         }
+        return 0;
+      });
+    });
+    auto passwd_name = std::make_shared<std::string>();
+    auto* passwd = user->add_subcommand("passwd", "Set a user's password (for the UI), read from stdin");
+    passwd->add_option("NAME", *passwd_name)->required();
+    on_run(passwd, [=] {
+      std::string password;
+      std::getline(std::cin, password);
+      if (password.size() < 8) return fail("passwords need at least 8 characters");
+      return with_stores(*target, [&](Stores& stores) {
+        Status s = stores.identity().set_password_hash(*passwd_name, auth::hash_password(password));
+        if (!s.ok()) return fail(s.code() == Errc::not_found ? "no such user: " + *passwd_name : s.message());
+        record_change(stores, "user.passwd", *passwd_name);
         return 0;
       });
     });
@@ -215,6 +277,7 @@ void add_admin_commands(CLI::App& app, std::function<int()>& run) {
         if (!id.ok()) return fail(id.status().message());
         Status s = stores.identity().set_membership(*name, *admin_user, "admin");
         if (!s.ok()) return fail(s.message());
+        record_change(stores, "org.create", *name, "admin=" + *admin_user);
         std::cerr << "created org " << *name << " with admin " << *admin_user << "\n";
         return 0;
       });
@@ -230,7 +293,9 @@ void add_admin_commands(CLI::App& app, std::function<int()>& run) {
     on_run(add, [=] {
       return with_stores(*target, [&](Stores& stores) {
         Status s = stores.identity().set_membership(*org_name, *member, *role);
-        return s.ok() ? 0 : fail(s.message());
+        if (!s.ok()) return fail(s.message());
+        record_change(stores, "org.member.add", *org_name, "user=" + *member + " role=" + *role);
+        return 0;
       });
     });
     auto* remove = org->add_subcommand("remove-member", "Remove a member");
@@ -240,7 +305,9 @@ void add_admin_commands(CLI::App& app, std::function<int()>& run) {
       return with_stores(*target, [&](Stores& stores) {
         auto removed = stores.identity().remove_membership(*org_name, *member);
         if (!removed.ok()) return fail(removed.status().message());
-        return *removed ? 0 : fail(*member + " is not a member of " + *org_name);
+        if (!*removed) return fail(*member + " is not a member of " + *org_name);
+        record_change(stores, "org.member.remove", *org_name, "user=" + *member);
+        return 0;
       });
     });
     auto* members = org->add_subcommand("members", "List members");
@@ -274,7 +341,10 @@ void add_admin_commands(CLI::App& app, std::function<int()>& run) {
         std::string vis = visibility->empty() ? (*account)->default_visibility : *visibility;
         bool cop = create_on_push->empty() ? (*account)->create_on_push : *create_on_push == "true";
         Status s = stores.identity().set_owner_settings(*owner, vis, cop);
-        return s.ok() ? 0 : fail(s.message());
+        if (!s.ok()) return fail(s.message());
+        record_change(stores, "owner.settings", *owner,
+                      "default_visibility=" + vis + " create_on_push=" + (cop ? "true" : "false"));
+        return 0;
       });
     });
   }
@@ -333,11 +403,14 @@ void add_admin_commands(CLI::App& app, std::function<int()>& run) {
     revoke->add_option("ID", *revoke_id)->required();
     on_run(revoke, [=] {
       return with_stores(*target, [&](Stores& stores) {
+        // Read first: the audit target names the token's user.
+        auto token_now = stores.identity().get_token(*revoke_id);
+        if (!token_now.ok()) return fail(token_now.status().message());
+        if (!*token_now) return fail("no token with id " + std::to_string(*revoke_id));
         auto revoked = stores.identity().revoke_token(*revoke_id, now());
         if (!revoked.ok()) return fail(revoked.status().message());
         if (!*revoked) return fail("no token with id " + std::to_string(*revoke_id));
-        meta::AuditEvent event{0, now(), "admin", "token.revoke", std::to_string(*revoke_id), "allowed", "cli", ""};
-        (void)stores.identity().record_audit(event);
+        record_change(stores, "token.revoke", token_target((*token_now)->user, *revoke_id));
         return 0;
       });
     });
@@ -355,7 +428,9 @@ void add_admin_commands(CLI::App& app, std::function<int()>& run) {
       if (!oci::is_valid_repository_name(*repo)) return fail("invalid package name");
       return with_stores(*target, [&](Stores& stores) {
         Status s = stores.identity().set_repository_visibility(*repo, *visibility);
-        return s.ok() ? 0 : fail(s.message());
+        if (!s.ok()) return fail(s.message());
+        record_change(stores, "package.visibility", *repo, *visibility);
+        return 0;
       });
     });
     auto member = std::make_shared<std::string>();
@@ -367,7 +442,9 @@ void add_admin_commands(CLI::App& app, std::function<int()>& run) {
     on_run(grant, [=] {
       return with_stores(*target, [&](Stores& stores) {
         Status s = stores.identity().set_package_role(*repo, *member, *role);
-        return s.ok() ? 0 : fail(s.message());
+        if (!s.ok()) return fail(s.message());
+        record_change(stores, "package.grant", *repo, "user=" + *member + " role=" + *role);
+        return 0;
       });
     });
     auto* revoke = package->add_subcommand("revoke", "Remove a user's role on a package");
@@ -377,7 +454,9 @@ void add_admin_commands(CLI::App& app, std::function<int()>& run) {
       return with_stores(*target, [&](Stores& stores) {
         auto removed = stores.identity().remove_package_role(*repo, *member);
         if (!removed.ok()) return fail(removed.status().message());
-        return *removed ? 0 : fail(*member + " has no role on " + *repo);
+        if (!*removed) return fail(*member + " has no role on " + *repo);
+        record_change(stores, "package.revoke", *repo, "user=" + *member);
+        return 0;
       });
     });
     auto* roles = package->add_subcommand("roles", "List roles on a package");
@@ -396,23 +475,42 @@ void add_admin_commands(CLI::App& app, std::function<int()>& run) {
     });
   }
 
+  add_team_commands(*admin, run);
+
   // ---- audit log ----
   {
     auto actor = std::make_shared<std::string>();
     auto after = std::make_shared<int64_t>(0);
     auto limit = std::make_shared<size_t>(100);
     auto* audit = admin->add_subcommand("audit", "Show the audit log, oldest first");
-    audit->add_option("--actor", *actor, "only this actor");
+    audit->add_option("--actor", *actor, "only what this user did (also through CI tokens) and what was done to "
+                                         "their account and tokens");
     audit->add_option("--after", *after, "only events after this id");
     audit->add_option("--limit", *limit, "at most this many events");
     on_run(audit, [=] {
       return with_stores(*target, [&](Stores& stores) {
-        auto events = stores.identity().list_audit(*after, *limit,
-                                                   actor->empty() ? std::nullopt : std::optional<std::string>(*actor));
-        if (!events.ok()) return fail(events.status().message());
-        for (const auto& e : *events) {
+        auto print = [](const meta::AuditEvent& e) {
           std::cout << e.id << "\t" << format_time(e.at) << "\t" << e.actor << "\t" << e.action << "\t" << e.target
                     << "\t" << e.outcome << "\t" << e.remote << "\t" << e.detail << "\n";
+        };
+        if (actor->empty()) {
+          auto events = stores.identity().list_audit(*after, *limit, std::nullopt);
+          if (!events.ok()) return fail(events.status().message());
+          for (const auto& e : *events) print(e);
+          return 0;
+        }
+        // The store filters on the actor only; events done to the user are found by reading every page.
+        constexpr size_t kPage = 1000;
+        int64_t cursor = *after;
+        size_t shown = 0;
+        while (shown < *limit) {
+          auto events = stores.identity().list_audit(cursor, kPage, std::nullopt);
+          if (!events.ok()) return fail(events.status().message());
+          for (const auto& e : *events) {
+            if (shown < *limit && concerns(e, *actor)) print(e), ++shown;
+          }
+          if (events->size() < kPage) break;
+          cursor = events->back().id;
         }
         return 0;
       });
@@ -431,16 +529,26 @@ void add_admin_commands(CLI::App& app, std::function<int()>& run) {
     secret->add_option("--user", args->user, "the user the token acts for")->required();
     secret->add_option("--name", args->name, "the Secret's name");
     secret->add_option("--namespace", args->ns, "the Secret's namespace");
-    secret->add_option("--registry", args->registry, "registry host[:port] as clients name it (default: listen)");
+    secret->add_option("--registry", args->registry,
+                       "registry host[:port] as clients name it (default: server.external_url's, else listen)");
     secret->add_option("--expires", args->expires, "token lifetime (default 90d)");
     on_run(secret, [=] {
       return with_stores(*target, [&](Stores& stores) {
         auto ttl = parse_duration(args->expires);
         if (!ttl) return fail("--expires must be a duration such as 90d");
-        std::string registry = args->registry.empty() ? stores.config.listen : args->registry;
+        std::string registry = args->registry;
+        if (registry.empty() && !stores.config.external_url.empty()) {
+          registry = external_host(stores.config.external_url);
+        }
+        if (registry.empty()) registry = stores.config.listen;
         std::string token;
-        int rc = create_token(stores, args->user, {"read:packages"}, ttl, "pull-secret " + args->name, false, {}, &token);
+        int64_t token_id = 0;
+        int rc = create_token(stores, args->user, {"read:packages"}, ttl, "pull-secret " + args->name, false, {},
+                              &token, &token_id);
         if (rc != 0) return rc;
+        std::string where = args->ns.empty() ? "" : " namespace=" + args->ns;
+        record_change(stores, "pull-secret.create", token_target(args->user, token_id),
+                      "name=" + args->name + where + " registry=" + registry);
         nlohmann::json config = {{"auths",
                                   {{registry,
                                     {{"username", args->user},

@@ -57,6 +57,7 @@ Result<Backends> open_metadata(const Config& config) {
     auto opened = (**open)(config.postgres_url);
     if (!opened.ok()) return Status(opened.status().code(), "metadata (postgres): " + opened.status().message());
     b.identity = opened->identity;
+    b.packages = opened->packages;
     b.metadata = std::move(opened->store);
   } else {
     std::error_code ec;
@@ -65,6 +66,7 @@ Result<Backends> open_metadata(const Config& config) {
     auto store = meta::SqliteStore::open(std::filesystem::path(config.data) / "berth.db");
     if (!store.ok()) return Status(store.status().code(), "metadata (sqlite): " + store.status().message());
     b.identity = &(*store)->identity();
+    b.packages = &(*store)->packages();
     b.metadata = std::move(*store);
   }
   return b;

@@ -8,6 +8,7 @@
 #include "cli/config.h"
 #include "meta/identity_store.h"
 #include "meta/metadata_store.h"
+#include "meta/package_store.h"
 #include "storage/blob_store.h"
 
 namespace berth::cli {
@@ -16,6 +17,7 @@ struct Backends {
   std::unique_ptr<storage::BlobStore> blobs;     // null when only metadata was asked for
   std::unique_ptr<meta::MetadataStore> metadata;
   meta::IdentityStore* identity = nullptr;       // owned by `metadata`
+  meta::PackageStore* packages = nullptr;        // owned by `metadata`
   std::function<bool()> ready;                   // every backend answers
 };
 

@@ -34,6 +34,52 @@ bool read(const YAML::Node& node, const char* key, T& out, std::string& error, c
   }
 }
 
+// server.external_url must be what clients can put in front of /v2/…: scheme and authority only. A path
+// would not work (the distribution API lives at the host's root), and credentials, a query or a fragment
+// would end up in every challenge and Location header.
+Status normalize_external_url(std::string& url) {
+  auto bad = [&url](const std::string& why) {
+    return Status(Errc::invalid_argument, "server.external_url (BERTH_EXTERNAL_URL) " + why + ", got '" + url + "'");
+  };
+  std::string_view rest = url;
+  if (rest.starts_with("https://")) {
+    rest.remove_prefix(8);
+  } else if (rest.starts_with("http://")) {
+    rest.remove_prefix(7);
+  } else {
+    return bad("must start with http:// or https://");
+  }
+  if (rest.ends_with('/')) rest.remove_suffix(1);
+  if (rest.find_first_of("?#") != std::string_view::npos) return bad("must not have a query or fragment");
+  if (rest.find('/') != std::string_view::npos) return bad("must not have a path (the registry is served at /v2/)");
+  if (rest.find('@') != std::string_view::npos) return bad("must not contain credentials");
+  std::string_view port;
+  bool has_port = false;
+  if (rest.starts_with('[')) {  // an IPv6 literal
+    auto close = rest.find(']');
+    std::string_view v6 = rest.substr(1, close == std::string_view::npos ? 0 : close - 1);
+    if (v6.empty() || v6.find_first_not_of("0123456789abcdefABCDEF:.") != std::string_view::npos) {
+      return bad("has an invalid IPv6 address");
+    }
+    std::string_view after = rest.substr(close + 1);
+    if (!after.empty() && !after.starts_with(':')) return bad("has text after the IPv6 address");
+    if (!after.empty()) has_port = true, port = after.substr(1);
+  } else {
+    auto colon = rest.find(':');
+    std::string_view host = rest.substr(0, colon);
+    if (colon != std::string_view::npos) has_port = true, port = rest.substr(colon + 1);
+    if (host.empty()) return bad("needs a host");
+    if (host.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") !=
+        std::string_view::npos) {
+      return bad("has an invalid host name");
+    }
+  }
+  uint16_t number = 0;
+  if (has_port && (!parse_number(port, number) || number == 0)) return bad("has an invalid port");
+  url.resize(url.size() - (url.ends_with('/') ? 1 : 0));
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<Config> load_config_file(const std::string& path) {
@@ -68,12 +114,14 @@ Result<Config> load_config_file(const std::string& path) {
             read(root["limits"], "max_manifest_bytes", c.max_manifest_bytes, error, "limits.") &&
             read(root["uploads"], "expire_after_seconds", c.upload_expire_after_seconds, error, "uploads.") &&
             read(root["uploads"], "sweep_interval_seconds", c.upload_sweep_interval_seconds, error, "uploads.") &&
+            read(root["packages"], "restore_window_seconds", c.packages_restore_window_seconds, error, "packages.") &&
             read(root["log"], "level", c.log_level, error, "log.") && read(root["log"], "access", c.access_log, error, "log.") &&
             read(root["auth"], "enabled", c.auth_enabled, error, "auth.") &&
             read(root["auth"], "service", c.auth_service, error, "auth.") &&
             read(root["auth"], "realm", c.auth_realm, error, "auth.") &&
             read(root["auth"], "signing_key_file", c.auth_signing_key_file, error, "auth.") &&
-            read(root["auth"], "token_ttl_seconds", c.auth_token_ttl_seconds, error, "auth.");
+            read(root["auth"], "token_ttl_seconds", c.auth_token_ttl_seconds, error, "auth.") &&
+            read(root["server"], "external_url", c.external_url, error, "server.");
   if (!ok) return Status(Errc::invalid_argument, path + ": " + error);
   return c;
 }
@@ -105,6 +153,7 @@ Status apply_environment(Config& c) {
       list.remove_prefix(comma + 1);
     }
   }
+  if (auto v = env("BERTH_EXTERNAL_URL")) c.external_url = v;
   if (auto v = env("BERTH_STORAGE")) c.storage = v;
   if (auto v = env("BERTH_METADATA")) c.metadata = v;
   if (auto v = env("BERTH_POSTGRES_URL")) c.postgres_url = v;
@@ -138,6 +187,10 @@ Status apply_environment(Config& c) {
   if (auto v = env("BERTH_UPLOAD_SWEEP_SECONDS"); v && !parse_number(v, c.upload_sweep_interval_seconds)) {
     return Status(Errc::invalid_argument, "BERTH_UPLOAD_SWEEP_SECONDS must be a number");
   }
+  if (auto v = env("BERTH_PACKAGES_RESTORE_WINDOW_SECONDS");
+      v && !parse_number(v, c.packages_restore_window_seconds)) {
+    return Status(Errc::invalid_argument, "BERTH_PACKAGES_RESTORE_WINDOW_SECONDS must be a number");
+  }
   if (c.storage != "filesystem" && c.storage != "s3") {
     return Status(Errc::invalid_argument, "storage must be filesystem or s3, got '" + c.storage + "'");
   }
@@ -147,7 +200,13 @@ Status apply_environment(Config& c) {
   if (c.metadata == "postgres" && c.postgres_url.empty()) {
     return Status(Errc::invalid_argument, "metadata: postgres needs postgres.url (or BERTH_POSTGRES_URL)");
   }
+  if (!c.external_url.empty()) BERTH_RETURN_IF_ERROR(normalize_external_url(c.external_url));
   return Status::Ok();
+}
+
+std::string external_host(const std::string& external_url) {
+  auto scheme_end = external_url.find("://");
+  return scheme_end == std::string::npos ? external_url : external_url.substr(scheme_end + 3);
 }
 
 Status split_listen(const std::string& listen, std::string& host, uint16_t& port) {

@@ -26,6 +26,10 @@ struct S3Config {
 
 struct Config {
   std::string listen = "127.0.0.1:5000";
+  // How clients reach the registry (server.external_url), e.g. https://registry.example.com behind a
+  // load balancer: scheme, host and optional port, no trailing slash (apply_environment validates and
+  // normalises it). Empty: Berth names itself from the request's Host header and relative paths.
+  std::string external_url;
   std::string data = "./data";
   std::string storage = "filesystem";  // "filesystem" (DATA/blobs) | "s3"
   S3Config s3;
@@ -43,6 +47,8 @@ struct Config {
   int shutdown_grace_seconds = 30;
   int64_t upload_expire_after_seconds = 24 * 3600;
   int upload_sweep_interval_seconds = 600;
+  // Deleted package versions stay restorable this long, then are purged (checked every sweep interval).
+  int64_t packages_restore_window_seconds = 30 * 24 * 3600;
   std::string log_level = "info";
   bool access_log = true;
   // Authentication: on by default. Off serves everyone everything (only for trusted networks and tests).
@@ -56,13 +62,17 @@ struct Config {
 // Reads the YAML file (an empty path means none) over the defaults. Errors name the file and the key.
 Result<Config> load_config_file(const std::string& path);
 // Applies BERTH_LISTEN, BERTH_DATA, BERTH_TLS_CERT, BERTH_TLS_KEY, BERTH_IO_THREADS, BERTH_LOG_LEVEL,
-// BERTH_ACCESS_LOG, BERTH_UPLOAD_EXPIRE_AFTER_SECONDS, BERTH_UPLOAD_SWEEP_SECONDS, BERTH_AUTH_ENABLED,
+// BERTH_ACCESS_LOG, BERTH_UPLOAD_EXPIRE_AFTER_SECONDS, BERTH_UPLOAD_SWEEP_SECONDS,
+// BERTH_PACKAGES_RESTORE_WINDOW_SECONDS, BERTH_AUTH_ENABLED,
 // BERTH_AUTH_REALM, BERTH_AUTH_SIGNING_KEY_FILE, BERTH_AUTH_TOKEN_TTL_SECONDS, BERTH_STORAGE, BERTH_S3_ENDPOINT,
 // BERTH_S3_REGION, BERTH_S3_BUCKET, BERTH_S3_ACCESS_KEY, BERTH_S3_SECRET_KEY, BERTH_S3_PREFIX,
 // BERTH_S3_PATH_STYLE, BERTH_S3_VERIFY_TLS, BERTH_S3_CA_FILE, BERTH_S3_REDIRECT_SECONDS, BERTH_METADATA, BERTH_POSTGRES_URL,
-// BERTH_TRUSTED_PROXIES (comma-separated addresses).
-// Also checks the driver names.
+// BERTH_TRUSTED_PROXIES (comma-separated addresses), BERTH_EXTERNAL_URL.
+// Also checks the driver names and server.external_url (dropping a trailing slash).
 Status apply_environment(Config& config);
+
+// host[:port] of a validated external URL: the registry's name as clients write it before an image.
+std::string external_host(const std::string& external_url);
 
 // "host:port" or "[v6]:port".
 Status split_listen(const std::string& listen, std::string& host, uint16_t& port);

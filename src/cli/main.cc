@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <ctime>
 #include <condition_variable>
 #include <filesystem>
 #include <mutex>
@@ -22,20 +23,23 @@
 #include "cli/config.h"
 #include "http/server.h"
 #include "cli/backends.h"
+#include "packages/downloads.h"
+#include "packages/housekeeping.h"
 #include "registry/registry.h"
 
 namespace {
 
 using namespace berth;
 
-// Background housekeeping on one thread, until stopped: expired uploads are removed every sweep interval,
-// and every couple of seconds freed heap memory is handed back to the kernel. glibc keeps what a thread
+// Background housekeeping on one thread, until stopped: expired uploads are removed and deleted package
+// versions past their restore window purged every sweep interval; every couple of seconds download counts
+// are written and freed heap memory is handed back to the kernel. glibc keeps what a thread
 // frees in that thread's arena; without the trim, memory a burst of requests used once (upload buffers,
 // SQLite pages) stays resident for the life of the process.
 class Housekeeping {
  public:
-  Housekeeping(registry::Registry& registry, int sweep_interval_seconds)
-      : thread_([this, &registry, sweep_interval_seconds] {
+  Housekeeping(registry::Registry& registry, packages::Housekeeping& packages, int sweep_interval_seconds)
+      : thread_([this, &registry, &packages, sweep_interval_seconds] {
           constexpr auto kTrimInterval = std::chrono::seconds(2);
           const auto sweep_interval = std::chrono::seconds(sweep_interval_seconds);
           auto next_sweep = std::chrono::steady_clock::now() + sweep_interval;
@@ -43,10 +47,12 @@ class Housekeeping {
           while (!cv_.wait_for(lock, std::min<std::chrono::steady_clock::duration>(kTrimInterval, sweep_interval),
                                [this] { return stop_; })) {
             lock.unlock();
+            packages.flush_downloads();
             ::malloc_trim(0);
             if (std::chrono::steady_clock::now() >= next_sweep) {
               size_t n = registry.expire_uploads();
               if (n > 0) spdlog::info("expired {} idle uploads", n);
+              packages.purge_expired(static_cast<int64_t>(std::time(nullptr)));
               next_sweep = std::chrono::steady_clock::now() + sweep_interval;
             }
             lock.lock();
@@ -93,6 +99,7 @@ int serve(const cli::Config& config) {
   api_options.max_manifest_bytes = config.max_manifest_bytes;
   api_options.ready = backends->ready;
   api_options.trusted_proxies = config.trusted_proxies;
+  api_options.external_url = config.external_url;
   std::unique_ptr<auth::TokenSigner> signer;
   std::unique_ptr<auth::AccessControl> access;
   if (config.auth_enabled) {
@@ -116,6 +123,13 @@ int serve(const cli::Config& config) {
   } else {
     spdlog::warn("authentication is OFF: anyone who can reach this registry may push, pull and delete");
   }
+  packages::DownloadCounter downloads;
+  packages::Housekeeping package_housekeeping(*backends->packages, downloads,
+                                              packages::HousekeepingOptions{config.packages_restore_window_seconds});
+  api::PackagesApi packages_api(api::PackagesApiOptions{backends->packages, backends->identity, access.get(),
+                                                        config.external_url, !config.tls_cert.empty()});
+  api_options.packages_api = &packages_api;
+  api_options.downloads = &downloads;
   api::DistributionApi api(registry, api_options);
 
   http::ServerOptions options;
@@ -137,9 +151,10 @@ int serve(const cli::Config& config) {
   spdlog::info("berth listening on {}://{}:{} storage={} metadata={} data={}", config.tls_cert.empty() ? "http" : "https",
                host, server.port(), config.storage, config.metadata, data.string());
   {
-    Housekeeping housekeeping(registry, std::max(1, config.upload_sweep_interval_seconds));
+    Housekeeping housekeeping(registry, package_housekeeping, std::max(1, config.upload_sweep_interval_seconds));
     server.run();
   }
+  package_housekeeping.flush_downloads();  // the counts of the last seconds
   spdlog::info("berth stopped");
   return 0;
 }

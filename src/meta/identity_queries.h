@@ -81,6 +81,50 @@ inline constexpr std::string_view kListMembers =
     "SELECT o.name, u.name, m.role FROM membership m "
     "JOIN account o ON o.id = m.org_id JOIN account u ON u.id = m.user_id "
     "WHERE o.name = ? ORDER BY u.name";
+inline constexpr std::string_view kMembershipExists = "SELECT 1 FROM membership WHERE org_id = ? AND user_id = ?";
+// Run with kDeleteMembership: someone who leaves the org leaves its teams. Parameters: user, org.
+inline constexpr std::string_view kDeleteTeamMembershipsInOrg =
+    "DELETE FROM team_member "
+    "WHERE user_id = (SELECT id FROM account WHERE name = ? AND kind = 'user') "
+    "AND team_id IN (SELECT t.id FROM team t JOIN account o ON o.id = t.org_id WHERE o.name = ? AND o.kind = 'org')";
+
+// ---- Teams ----
+// A team by org name and team name (the org must be an org). Parameters: org, team.
+#define BERTH_META_TEAM_ID \
+  "(SELECT t.id FROM team t JOIN account o ON o.id = t.org_id WHERE o.name = ? AND o.kind = 'org' AND t.name = ?)"
+inline constexpr std::string_view kTeamId = "SELECT id FROM team WHERE org_id = ? AND name = ?";
+inline constexpr std::string_view kInsertTeam =
+    "INSERT INTO team (org_id, name, created_at) VALUES (?, ?, ?) ON CONFLICT (org_id, name) DO NOTHING RETURNING id";
+inline constexpr std::string_view kListTeams =
+    "SELECT t.id, o.name, t.name, t.created_at FROM team t JOIN account o ON o.id = t.org_id "
+    "WHERE o.name = ? AND o.kind = 'org' ORDER BY t.name";
+// Deleting a team: its rows in the tables that refer to it first (foreign keys), then the team.
+inline constexpr std::string_view kDeleteTeamRows[] = {
+    "DELETE FROM team_package_role WHERE team_id = ?",
+    "DELETE FROM team_member WHERE team_id = ?",
+    "DELETE FROM team WHERE id = ?",
+};
+inline constexpr std::string_view kInsertTeamMember =
+    "INSERT INTO team_member (team_id, user_id) VALUES (?, ?) ON CONFLICT (team_id, user_id) DO NOTHING";
+// Parameters: org, team, user.
+inline constexpr std::string_view kDeleteTeamMember =
+    "DELETE FROM team_member WHERE team_id = " BERTH_META_TEAM_ID " "
+    "AND user_id = (SELECT id FROM account WHERE name = ? AND kind = 'user')";
+inline constexpr std::string_view kListTeamMembers =
+    "SELECT u.name FROM team_member tm JOIN account u ON u.id = tm.user_id "
+    "WHERE tm.team_id = " BERTH_META_TEAM_ID " ORDER BY u.name";
+inline constexpr std::string_view kUpsertTeamPackageRole =
+    "INSERT INTO team_package_role (team_id, repository_id, role) VALUES (?, ?, ?) "
+    "ON CONFLICT (repository_id, team_id) DO UPDATE SET role = excluded.role";
+// Parameters: org, team, repository.
+inline constexpr std::string_view kDeleteTeamPackageRole =
+    "DELETE FROM team_package_role WHERE team_id = " BERTH_META_TEAM_ID " "
+    "AND repository_id = (SELECT id FROM repository WHERE name = ?)";
+inline constexpr std::string_view kListTeamPackageRoles =
+    "SELECT r.name, o.name, t.name, tr.role FROM team_package_role tr "
+    "JOIN repository r ON r.id = tr.repository_id JOIN team t ON t.id = tr.team_id "
+    "JOIN account o ON o.id = t.org_id WHERE r.name = ? ORDER BY t.name";
+#undef BERTH_META_TEAM_ID
 
 // ---- Tokens ----
 // Columns read by token_row(): id, user, hash, hint, name, kind, scopes, packages, expires_at,
@@ -124,15 +168,25 @@ inline constexpr std::string_view kListPackageRoles =
 
 // ---- Authorization ----
 // One row, always (the joins are LEFT from a one-row table): repository visibility, owner kind,
-// create_on_push and default_visibility (NULLs when absent), the user's org role and package role
-// (NULL when none; the correlated subqueries find nothing when the owner or repository is absent).
-// Parameters: user, user, repository, owner. One statement: one snapshot on both drivers.
+// create_on_push and default_visibility (NULLs when absent), the user's org role, package role and best
+// team role (NULL when none; the correlated subqueries find nothing when the owner or repository is
+// absent). The team role walks from the user (account by name, then team_member_by_user) to
+// team_package_role by its key (repository, team), then the team by id for its org: every join is an
+// index lookup, one probe of team_package_role per team the user is in, never a scan of a team's
+// members or a package's teams. Roles rank as in auth/access.cc (the one place the store ranks them).
+// Parameters: user, user, user, repository, owner. One statement: one snapshot on both drivers.
 inline constexpr std::string_view kAccessFacts =
     "SELECT r.visibility, o.kind, o.create_on_push, o.default_visibility, "
     "(SELECT m.role FROM membership m JOIN account u ON u.id = m.user_id "
     "WHERE m.org_id = o.id AND u.name = ?), "
     "(SELECT p.role FROM package_role p JOIN account u ON u.id = p.user_id "
-    "WHERE p.repository_id = r.id AND u.name = ?) "
+    "WHERE p.repository_id = r.id AND u.name = ?), "
+    "(SELECT tr.role FROM account u JOIN team_member tm ON tm.user_id = u.id "
+    "JOIN team_package_role tr ON tr.repository_id = r.id AND tr.team_id = tm.team_id "
+    "JOIN team t ON t.id = tm.team_id "
+    "WHERE u.name = ? AND t.org_id = o.id "
+    "ORDER BY CASE tr.role WHEN 'admin' THEN 3 WHEN 'write' THEN 2 WHEN 'read' THEN 1 ELSE 0 END DESC "
+    "LIMIT 1) "
     "FROM (SELECT 1 AS one) AS x "
     "LEFT JOIN repository r ON r.name = ? "
     "LEFT JOIN account o ON o.name = ?";

@@ -1,5 +1,5 @@
-// IdentityStore: who may do what — accounts (users and organizations), org memberships, access tokens
-// (stored only as hashes), package visibility and roles, owner settings, and the audit log.
+// IdentityStore: who may do what — accounts (users and organizations), org memberships, teams, access
+// tokens (stored only as hashes), package visibility and roles, owner settings, and the audit log.
 //
 // Kept apart from MetadataStore (registry content) because it changes for different reasons; both are
 // implemented over the same database by each driver (SqliteIdentityStore shares SqliteStore's file).
@@ -11,7 +11,8 @@
 // below; the caller validates them too (the store keeps whatever word it is given).
 // Where a method names a user or an org, an account of the other kind counts as absent (not_found /
 // nullopt / false / empty as the method says): orgs have no password, hold no tokens or package roles
-// and are not members; users have no members. Lists for an absent owner or repository are empty.
+// and are not members; users have no members or teams. Lists for an absent owner, team or repository
+// are empty.
 #pragma once
 
 #include <cstdint>
@@ -64,6 +65,20 @@ struct PackageRole {
 
 // Everything an authorization decision about one user and one package needs (auth::AccessControl),
 // read by access_facts() in one statement, so the parts are consistent with each other.
+struct Team {
+  int64_t id = 0;  // assigned by the store
+  std::string org;
+  std::string name;  // unique within its org
+  int64_t created_at = 0;
+};
+
+struct TeamPackageRole {
+  std::string repository;
+  std::string org;
+  std::string team;
+  std::string role;  // "read" | "write" | "admin"
+};
+
 struct AccessFacts {
   std::optional<std::string> visibility;   // of the repository; nullopt when it does not exist
   std::optional<AccountKind> owner_kind;   // nullopt when no account has the owner's name
@@ -71,6 +86,9 @@ struct AccessFacts {
   std::string owner_default_visibility = "private";
   std::optional<std::string> org_role;     // the user's membership role in the owner (an org)
   std::optional<std::string> package_role; // the user's role on the repository (when it exists)
+  // The highest role ("admin" > "write" > "read"; other words rank below "read") that a team of the owner
+  // org the user belongs to holds on the repository; nullopt when none does.
+  std::optional<std::string> team_role;
 };
 
 struct AuditEvent {
@@ -101,9 +119,34 @@ class IdentityStore {
   // ---- Org memberships ----
   // Inserts or changes the role. not_found if the org or user does not exist.
   virtual Status set_membership(const std::string& org, const std::string& user, const std::string& role) = 0;
+  // Also takes the user out of the org's teams, in the same transaction: teams hold org members only, and
+  // joining the org again does not bring back the team rights the user had.
   virtual Result<bool> remove_membership(const std::string& org, const std::string& user) = 0;
   virtual Result<std::optional<std::string>> org_role(const std::string& org, const std::string& user) = 0;
   virtual Result<std::vector<Membership>> list_members(const std::string& org) = 0;  // sorted by user
+
+  // ---- Teams (of an org: members of the org, and roles on packages of the org) ----
+  // not_found if the org does not exist; already_exists if the org has a team of that name.
+  virtual Result<int64_t> create_team(const std::string& org, const std::string& name, int64_t now) = 0;
+  // Removes the team with its memberships and package roles; false if there is no such team.
+  virtual Result<bool> delete_team(const std::string& org, const std::string& name) = 0;
+  virtual Result<std::vector<Team>> list_teams(const std::string& org) = 0;  // sorted by name
+  // Adding a member twice is no error. not_found if the org, team or user does not exist, or the user
+  // is not a member of the org.
+  virtual Status add_team_member(const std::string& org, const std::string& team, const std::string& user) = 0;
+  virtual Result<bool> remove_team_member(const std::string& org, const std::string& team,
+                                          const std::string& user) = 0;
+  virtual Result<std::vector<std::string>> list_team_members(const std::string& org,
+                                                             const std::string& team) = 0;  // sorted
+  // Inserts or changes the team's role on the repository. not_found if the org, team or repository does
+  // not exist (nothing is created); invalid_argument if the repository is not the org's (its name does
+  // not start with "<org>/"): only the owner's teams count for a package.
+  virtual Status set_team_package_role(const std::string& org, const std::string& team,
+                                       const std::string& repository, const std::string& role) = 0;
+  virtual Result<bool> remove_team_package_role(const std::string& org, const std::string& team,
+                                                const std::string& repository) = 0;
+  virtual Result<std::vector<TeamPackageRole>> list_team_package_roles(
+      const std::string& repository) = 0;  // by team name
 
   // ---- Tokens ----
   // not_found if the user does not exist; already_exists on a hash collision. Every field but id is
@@ -135,8 +178,8 @@ class IdentityStore {
   virtual Result<std::vector<PackageRole>> list_package_roles(const std::string& repository) = 0;  // by user
 
   // ---- Authorization ----
-  // What repository_visibility(repository), get_account(owner), org_role(owner, user) and
-  // package_role(repository, user) would return, in one read. `owner` is the repository's owner (the
+  // What repository_visibility(repository), get_account(owner), org_role(owner, user),
+  // package_role(repository, user) and the user's teams' roles on the repository would say, in one read. `owner` is the repository's owner (the
   // first path component, given by the caller); `user` may be empty (anonymous: no roles). org_role is
   // nullopt unless the owner is an org the user belongs to.
   virtual Result<AccessFacts> access_facts(const std::string& repository, const std::string& owner,

@@ -42,6 +42,22 @@ struct ManifestRecord {
   std::optional<oci::Digest> subject;
   std::string annotations_json;  // top-level annotations (compact JSON) for the referrers API, or empty
   int64_t created_at = 0;
+  // What the packages API shows of a version whose top-level manifest this is (empty when unknown):
+  // the image's description, source repository URL and licence expression.
+  std::string description;
+  std::string source;
+  std::string licenses;
+};
+
+// What a delete of a manifest by digest did (MetadataStore::delete_manifest).
+struct ManifestDeletion {
+  enum class Outcome {
+    absent,    // no live manifest with this digest
+    deleted,   // soft-deleted: its whole version when it was a version's top-level manifest
+    refused,   // a live index lists it: `listed_by` names one; nothing changed
+  };
+  Outcome outcome = Outcome::absent;
+  std::optional<oci::Digest> listed_by;
 };
 
 // What a manifest references: kept so that pushes can be validated and garbage collection can tell what
@@ -108,7 +124,9 @@ class MetadataStore {
   // Atomically: stores the manifest in the repository (creating the repository; a no-op if the same
   // digest is already there), its references, and, if `tag` is set, points the tag at it.
   // The stored created_at is `now` at the first put (manifest.created_at is ignored); the tag's
-  // updated_at is `now`.
+  // updated_at is `now`. Keeps the package's versions up to date in the same transaction: a manifest
+  // without subject starts a version (adopting the versions of the manifests it lists), a referrer joins
+  // its subject's versions. A soft-deleted manifest of the same digest comes back live.
   virtual Status put_manifest(const ManifestRecord& manifest, const ManifestRefs& refs,
                               const std::optional<std::string>& tag, int64_t now) = 0;
   virtual Result<std::optional<ManifestRecord>> get_manifest(const std::string& repository,
@@ -117,8 +135,12 @@ class MetadataStore {
                                                                     const std::string& tag) = 0;
   // Whether get_manifest(repository, digest) would find it, without reading the content.
   virtual Result<bool> manifest_exists(const std::string& repository, const oci::Digest& digest) = 0;
-  // Removes the manifest, every tag pointing at it, and its references; false if it was not there.
-  virtual Result<bool> delete_manifest(const std::string& repository, const oci::Digest& digest) = 0;
+  // Soft delete (docs/packages.md): the top-level manifest of a version deletes the whole version (its
+  // tags, platform manifests and referrers; restorable through PackageStore); a referrer deletes itself
+  // and its own referrers; a manifest a live index lists is refused. Deleted manifests are invisible to
+  // every other method here until a push of the same digest brings one back.
+  virtual Result<ManifestDeletion> delete_manifest(const std::string& repository, const oci::Digest& digest,
+                                                   int64_t now) = 0;
   // Removes only the tag; false if there was none.
   virtual Result<bool> delete_tag(const std::string& repository, const std::string& tag) = 0;
   // A number that changes whenever a tag of `repository` is added, moved or removed (by any node);

@@ -150,10 +150,129 @@ constexpr std::string_view kV3 = R"sql(
 ALTER TABLE repository ADD COLUMN tag_version BIGINT NOT NULL DEFAULT 0;
 )sql";
 
+// Version 4: packages (docs/packages.md). A version is a top-level manifest with what belongs to it;
+// soft delete; sizes kept up to date incrementally; download counts.
+// - manifest.deleted_at: set while soft-deleted (hidden from /v2/ until purged); deleted_in: the
+//   package_version whose deletion removed it (restoring that version brings it back), 0 when the
+//   manifest was deleted on its own (a referrer deleted through /v2/).
+// - repository: a deleted package gives its name up (name holds "~deleted/<id>", which no valid name
+//   can equal; deleted_name the original), so that pushing the name again creates a new package.
+//   versions_ready = 0 marks repositories whose versions have not been built from their manifests yet
+//   (those that existed before this migration; new rows get 1): the store builds them when it opens.
+// - blob.live_versions, package_blob, owner_blob: how many live versions reference each blob, globally,
+//   per package and per owner, so that a version's unique size and the package and owner totals (each
+//   blob counted once) are maintained on every change rather than computed by scanning.
+// - deleted_tag: the tags a deleted version had, put back when it is restored.
+constexpr std::string_view kV4 = R"sql(
+ALTER TABLE manifest ADD COLUMN deleted_at BIGINT;
+ALTER TABLE manifest ADD COLUMN deleted_in BIGINT;
+
+ALTER TABLE repository ADD COLUMN deleted_at BIGINT;
+ALTER TABLE repository ADD COLUMN deleted_name TEXT {{BYTE_ORDER}};
+ALTER TABLE repository ADD COLUMN versions_ready BIGINT NOT NULL DEFAULT 1;
+UPDATE repository SET versions_ready = 0;
+ALTER TABLE repository ADD COLUMN version_count BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE repository ADD COLUMN size BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE repository ADD COLUMN downloads BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE repository ADD COLUMN updated_at BIGINT NOT NULL DEFAULT 0;
+UPDATE repository SET updated_at = created_at;
+CREATE INDEX repository_by_deleted_name ON repository (deleted_name, deleted_at);
+
+ALTER TABLE blob ADD COLUMN live_versions BIGINT NOT NULL DEFAULT 0;
+
+CREATE TABLE package_version (
+  id {{ID}},
+  repository_id BIGINT NOT NULL REFERENCES repository(id),
+  digest TEXT {{BYTE_ORDER}} NOT NULL,
+  media_type TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  deleted_at BIGINT,
+  deleted_with_package BIGINT NOT NULL DEFAULT 0,
+  size BIGINT NOT NULL DEFAULT 0,
+  downloads BIGINT NOT NULL DEFAULT 0,
+  description TEXT NOT NULL DEFAULT '',
+  source TEXT NOT NULL DEFAULT '',
+  licenses TEXT NOT NULL DEFAULT '',
+  UNIQUE (repository_id, digest)
+);
+CREATE INDEX package_version_newest ON package_version (repository_id, created_at, id);
+CREATE INDEX package_version_deleted ON package_version (deleted_at);
+
+CREATE TABLE version_blob (
+  version_id BIGINT NOT NULL REFERENCES package_version(id),
+  digest TEXT {{BYTE_ORDER}} NOT NULL,
+  PRIMARY KEY (version_id, digest)
+);
+
+CREATE TABLE package_blob (
+  repository_id BIGINT NOT NULL REFERENCES repository(id),
+  digest TEXT {{BYTE_ORDER}} NOT NULL,
+  versions BIGINT NOT NULL,
+  PRIMARY KEY (repository_id, digest)
+);
+
+CREATE TABLE owner_blob (
+  owner TEXT {{BYTE_ORDER}} NOT NULL,
+  digest TEXT {{BYTE_ORDER}} NOT NULL,
+  versions BIGINT NOT NULL,
+  PRIMARY KEY (owner, digest)
+);
+
+CREATE TABLE owner_usage (
+  owner TEXT {{BYTE_ORDER}} NOT NULL PRIMARY KEY,
+  size BIGINT NOT NULL
+);
+
+CREATE TABLE deleted_tag (
+  version_id BIGINT NOT NULL REFERENCES package_version(id),
+  name TEXT {{BYTE_ORDER}} NOT NULL,
+  manifest_digest TEXT {{BYTE_ORDER}} NOT NULL,
+  PRIMARY KEY (version_id, name)
+);
+
+CREATE INDEX manifest_deleted ON manifest (deleted_at);
+CREATE INDEX manifest_deleted_in ON manifest (repository_id, deleted_in);
+CREATE INDEX manifest_ref_parents ON manifest_ref (repository_id, child_digest, kind, manifest_digest);
+)sql";
+
+// Version 5: teams inside an org, as GitHub has them: members (users of the org) and a role per package
+// of the org, counted like a per-user package role (IdentityStore::access_facts reads them with the rest).
+// - team_member is keyed (team, user) and indexed by user: access_facts starts from the caller.
+// - team_package_role is keyed (repository, team): access_facts looks a (repository, team) pair up, and
+//   deleting a repository (purging a deleted package) takes its team roles with it through the cascade,
+//   so the code that purges repositories need not know about teams.
+constexpr std::string_view kV5 = R"sql(
+CREATE TABLE team (
+  id {{ID}},
+  org_id BIGINT NOT NULL REFERENCES account(id),
+  name TEXT {{BYTE_ORDER}} NOT NULL,
+  created_at BIGINT NOT NULL,
+  UNIQUE (org_id, name)
+);
+
+CREATE TABLE team_member (
+  team_id BIGINT NOT NULL REFERENCES team(id),
+  user_id BIGINT NOT NULL REFERENCES account(id),
+  PRIMARY KEY (team_id, user_id)
+);
+CREATE INDEX team_member_by_user ON team_member (user_id, team_id);
+
+CREATE TABLE team_package_role (
+  team_id BIGINT NOT NULL REFERENCES team(id),
+  repository_id BIGINT NOT NULL REFERENCES repository(id) ON DELETE CASCADE,
+  role TEXT NOT NULL,
+  PRIMARY KEY (repository_id, team_id)
+);
+CREATE INDEX team_package_role_by_team ON team_package_role (team_id);
+)sql";
+
 constexpr std::array kMigrations = {
     Migration{1, kV1},
     Migration{2, kV2},
     Migration{3, kV3},
+    Migration{4, kV4},
+    Migration{5, kV5},
 };
 
 struct Token {

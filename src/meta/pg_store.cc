@@ -4,6 +4,7 @@
 #include "meta/pg_db.h"
 #include "meta/pg_identity_store.h"
 #include "meta/sql_metadata_store_impl.h"
+#include "meta/sql_package_store_impl.h"
 
 // What is PostgreSQL's own: the URL, the pool, and how migrations run across a fleet. The MetadataStore
 // methods are SqlMetadataStore's (sql_metadata_store_impl.h), running through pg::transact, whose retry
@@ -12,6 +13,7 @@
 namespace berth::meta {
 
 template class SqlMetadataStore<pg::Pool>;
+template class SqlPackageStore<pg::Pool>;
 
 using pg::Connection;
 
@@ -46,10 +48,11 @@ Status apply_migrations(Connection& c) {
 struct PgStore::Impl {
   // The identity side runs on the same pool, through the same pg::transact: one pool, one retry policy
   // for both interfaces.
-  explicit Impl(pg::Endpoint endpoint) : pool(std::move(endpoint), kMaxConnections), identity(pool) {}
+  explicit Impl(pg::Endpoint endpoint) : pool(std::move(endpoint), kMaxConnections), identity(pool), packages(pool) {}
 
   pg::Pool pool;
   PgIdentityStore identity;  // runs on `pool`: declared after it, so destroyed before it
+  SqlPackageStore<pg::Pool> packages;
 };
 
 // The base runs on impl->pool, which lives on the heap: moving the pointer into impl_ does not move it.
@@ -57,6 +60,7 @@ PgStore::PgStore(std::unique_ptr<Impl> impl) : SqlMetadataStore(impl->pool), imp
 PgStore::~PgStore() = default;
 
 IdentityStore& PgStore::identity() { return impl_->identity; }
+PackageStore& PgStore::packages() { return impl_->packages; }
 
 Result<std::unique_ptr<PgStore>> PgStore::open(const std::string& url) {
   auto endpoint = pg::Endpoint::parse(url);
@@ -67,6 +71,8 @@ Result<std::unique_ptr<PgStore>> PgStore::open(const std::string& url) {
   if (!conn.ok()) return conn.status();
   BERTH_RETURN_IF_ERROR(apply_migrations(**conn));
   impl->pool.add(std::move(*conn));
+  auto built = impl->packages.build_missing_versions();
+  if (!built.ok()) return Status(built.status().code(), "building package versions: " + built.status().message());
   return std::unique_ptr<PgStore>(new PgStore(std::move(impl)));
 }
 

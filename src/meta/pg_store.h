@@ -5,6 +5,7 @@
 #include <string>
 
 #include "meta/identity_store.h"
+#include "meta/package_store.h"
 #include "meta/sql_metadata_store.h"
 
 namespace berth::meta {
@@ -32,6 +33,8 @@ class PgStore final : public SqlMetadataStore<pg::Pool> {
 
   // The identity side of the same database (same connection pool and retries); lives as long as this.
   IdentityStore& identity();
+  // The packages side (versions, deletes and restores, sizes), on the same pool; lives as long as this.
+  PackageStore& packages();
 
  private:
   struct Impl;

@@ -23,7 +23,7 @@ inline constexpr std::string_view kFindRepositoryId = "SELECT id FROM repository
 inline constexpr std::string_view kInsertRepository =
     "INSERT INTO repository (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING";
 inline constexpr std::string_view kListRepositories =
-    "SELECT name FROM repository WHERE name > ? ORDER BY name LIMIT ?";
+    "SELECT name FROM repository WHERE name > ? AND deleted_at IS NULL ORDER BY name LIMIT ?";
 
 // ---- Blobs ----
 inline constexpr std::string_view kInsertBlob =
@@ -68,14 +68,16 @@ inline constexpr std::string_view kDeleteIdleUpload = "DELETE FROM upload WHERE 
 #define BERTH_META_MANIFEST_SELECT                                                                             \
   "SELECT r.name, m.digest, m.media_type, m.artifact_type, m.content, m.subject, m.annotations, m.created_at " \
   "FROM manifest m JOIN repository r ON r.id = m.repository_id "
-inline constexpr std::string_view kGetManifest = BERTH_META_MANIFEST_SELECT "WHERE r.name = ? AND m.digest = ?";
+// Soft-deleted manifests (deleted_at set) are invisible to every read of the distribution API.
+inline constexpr std::string_view kGetManifest =
+    BERTH_META_MANIFEST_SELECT "WHERE r.name = ? AND m.digest = ? AND m.deleted_at IS NULL";
 inline constexpr std::string_view kManifestExists =
     "SELECT 1 FROM manifest m JOIN repository r ON r.id = m.repository_id "
-    "WHERE r.name = ? AND m.digest = ? LIMIT 1";
+    "WHERE r.name = ? AND m.digest = ? AND m.deleted_at IS NULL LIMIT 1";
 inline constexpr std::string_view kGetManifestByTag =
     BERTH_META_MANIFEST_SELECT
     "JOIN tag t ON t.repository_id = m.repository_id AND t.manifest_digest = m.digest "
-    "WHERE r.name = ? AND t.name = ?";
+    "WHERE r.name = ? AND t.name = ? AND m.deleted_at IS NULL";
 #undef BERTH_META_MANIFEST_SELECT
 // Same repository + digest means the same bytes: the first row stands, created_at included.
 inline constexpr std::string_view kInsertManifest =
@@ -88,7 +90,8 @@ inline constexpr std::string_view kUpsertTag =
     "INSERT INTO tag (repository_id, name, manifest_digest, updated_at) VALUES (?, ?, ?, ?) "
     "ON CONFLICT (repository_id, name) DO UPDATE "
     "SET manifest_digest = excluded.manifest_digest, updated_at = excluded.updated_at";
-// delete_manifest runs these in order, children first (foreign keys); each takes (repository_id, digest).
+// A manifest's tags; purging removes its references, then the row (foreign keys). Each takes
+// (repository_id, digest).
 inline constexpr std::string_view kDeleteTagsOfManifest =
     "DELETE FROM tag WHERE repository_id = ? AND manifest_digest = ?";
 inline constexpr std::string_view kDeleteRefsOfManifest =
@@ -105,7 +108,8 @@ inline constexpr std::string_view kListTags =
 // PostgreSQL cannot type an untyped NULL parameter.
 #define BERTH_META_REFERRERS_SELECT                                         \
   "SELECT m.digest, m.media_type, m.size, m.artifact_type, m.annotations " \
-  "FROM manifest m JOIN repository r ON r.id = m.repository_id WHERE r.name = ? AND m.subject = ? "
+  "FROM manifest m JOIN repository r ON r.id = m.repository_id "           \
+  "WHERE r.name = ? AND m.subject = ? AND m.deleted_at IS NULL "
 inline constexpr std::string_view kListReferrers = BERTH_META_REFERRERS_SELECT "ORDER BY m.digest";
 inline constexpr std::string_view kListReferrersOfType =
     BERTH_META_REFERRERS_SELECT "AND m.artifact_type = ? ORDER BY m.digest";

@@ -28,6 +28,18 @@ class SqlIdentityStore : public IdentityStore {
   Result<std::optional<std::string>> org_role(const std::string& org, const std::string& user) override;
   Result<std::vector<Membership>> list_members(const std::string& org) override;
 
+  Result<int64_t> create_team(const std::string& org, const std::string& name, int64_t now) override;
+  Result<bool> delete_team(const std::string& org, const std::string& name) override;
+  Result<std::vector<Team>> list_teams(const std::string& org) override;
+  Status add_team_member(const std::string& org, const std::string& team, const std::string& user) override;
+  Result<bool> remove_team_member(const std::string& org, const std::string& team, const std::string& user) override;
+  Result<std::vector<std::string>> list_team_members(const std::string& org, const std::string& team) override;
+  Status set_team_package_role(const std::string& org, const std::string& team, const std::string& repository,
+                               const std::string& role) override;
+  Result<bool> remove_team_package_role(const std::string& org, const std::string& team,
+                                        const std::string& repository) override;
+  Result<std::vector<TeamPackageRole>> list_team_package_roles(const std::string& repository) override;
+
   Result<int64_t> create_token(const TokenRecord& token) override;
   Result<std::optional<TokenRecord>> find_token_by_hash(const std::string& hash) override;
   Result<std::optional<TokenRecord>> get_token(int64_t id) override;

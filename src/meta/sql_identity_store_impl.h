@@ -71,6 +71,16 @@ Result<int64_t> existing_repository_id(Connection& c, const std::string& name) {
   return st.column_int64(0);
 }
 
+// The id of the org's team of this name (org_id from existing_account_id).
+template <class Connection>
+Result<int64_t> existing_team_id(Connection& c, int64_t org_id, const std::string& org, const std::string& team) {
+  META_TRY(st, c.prepare(q::kTeamId));
+  st.bind(1, org_id).bind(2, team);
+  META_TRY(row, st.step());
+  if (!row) return Status(Errc::not_found, "no such team: " + org + "/" + team);
+  return st.column_int64(0);
+}
+
 // Row readers are generic lambdas rather than function templates so that they can be handed to
 // collect() without naming the driver's Stmt type.
 inline constexpr auto account_row = [](const auto& st) {
@@ -220,6 +230,10 @@ template <class Pool>
 Result<bool> SqlIdentityStore<Pool>::remove_membership(const std::string& org, const std::string& user) {
   bool removed = false;
   BERTH_RETURN_IF_ERROR(write([&](auto& c) -> Status {
+    {
+      META_TRY(st, c.prepare(q::kDeleteTeamMembershipsInOrg));
+      BERTH_RETURN_IF_ERROR(st.bind(1, user).bind(2, org).run());
+    }
     META_TRY(st, c.prepare(q::kDeleteMembership));
     BERTH_RETURN_IF_ERROR(st.bind(1, org).bind(2, user).run());
     removed = c.changes() > 0;
@@ -252,6 +266,144 @@ Result<std::vector<Membership>> SqlIdentityStore<Pool>::list_members(const std::
     });
   }));
   return members;
+}
+
+// ---- Teams ----
+
+template <class Pool>
+Result<int64_t> SqlIdentityStore<Pool>::create_team(const std::string& org, const std::string& name, int64_t now) {
+  int64_t id = 0;
+  BERTH_RETURN_IF_ERROR(write([&](auto& c) -> Status {
+    META_TRY(org_id, identity_detail::existing_account_id(c, org, AccountKind::org));
+    META_TRY(st, c.prepare(q::kInsertTeam));
+    st.bind(1, org_id).bind(2, name).bind(3, now);
+    META_TRY(row, st.step());
+    if (!row) return Status(Errc::already_exists, "team exists: " + org + "/" + name);
+    id = st.column_int64(0);
+    return Status::Ok();
+  }));
+  return id;
+}
+
+template <class Pool>
+Result<bool> SqlIdentityStore<Pool>::delete_team(const std::string& org, const std::string& name) {
+  bool deleted = false;
+  BERTH_RETURN_IF_ERROR(write([&](auto& c) -> Status {
+    deleted = false;
+    auto org_id = identity_detail::existing_account_id(c, org, AccountKind::org);
+    if (!org_id.ok()) return org_id.status().code() == Errc::not_found ? Status::Ok() : org_id.status();
+    auto team_id = identity_detail::existing_team_id(c, *org_id, org, name);
+    if (!team_id.ok()) return team_id.status().code() == Errc::not_found ? Status::Ok() : team_id.status();
+    for (std::string_view text : q::kDeleteTeamRows) {
+      META_TRY(st, c.prepare(text));
+      BERTH_RETURN_IF_ERROR(st.bind(1, *team_id).run());
+    }
+    deleted = true;
+    return Status::Ok();
+  }));
+  return deleted;
+}
+
+template <class Pool>
+Result<std::vector<Team>> SqlIdentityStore<Pool>::list_teams(const std::string& org) {
+  std::vector<Team> teams;
+  BERTH_RETURN_IF_ERROR(read([&](auto& c) -> Status {
+    META_TRY(st, c.prepare(q::kListTeams));
+    st.bind(1, org);
+    return identity_detail::collect(st, teams, [](const auto& s) {
+      return Team{.id = s.column_int64(0), .org = s.column_text(1), .name = s.column_text(2),
+                  .created_at = s.column_int64(3)};
+    });
+  }));
+  return teams;
+}
+
+template <class Pool>
+Status SqlIdentityStore<Pool>::add_team_member(const std::string& org, const std::string& team,
+                                               const std::string& user) {
+  return write([&](auto& c) -> Status {
+    META_TRY(org_id, identity_detail::existing_account_id(c, org, AccountKind::org));
+    META_TRY(team_id, identity_detail::existing_team_id(c, org_id, org, team));
+    META_TRY(user_id, identity_detail::existing_account_id(c, user, AccountKind::user));
+    {
+      // Checked here, in the transaction that adds the member, so that a concurrent remove_membership
+      // (which clears the user's teams) cannot leave a non-member in a team.
+      META_TRY(st, c.prepare(q::kMembershipExists));
+      st.bind(1, org_id).bind(2, user_id);
+      META_TRY(row, st.step());
+      if (!row) return Status(Errc::not_found, user + " is not a member of " + org);
+    }
+    META_TRY(st, c.prepare(q::kInsertTeamMember));
+    return st.bind(1, team_id).bind(2, user_id).run();
+  });
+}
+
+template <class Pool>
+Result<bool> SqlIdentityStore<Pool>::remove_team_member(const std::string& org, const std::string& team,
+                                                        const std::string& user) {
+  bool removed = false;
+  BERTH_RETURN_IF_ERROR(write([&](auto& c) -> Status {
+    META_TRY(st, c.prepare(q::kDeleteTeamMember));
+    BERTH_RETURN_IF_ERROR(st.bind(1, org).bind(2, team).bind(3, user).run());
+    removed = c.changes() > 0;
+    return Status::Ok();
+  }));
+  return removed;
+}
+
+template <class Pool>
+Result<std::vector<std::string>> SqlIdentityStore<Pool>::list_team_members(const std::string& org,
+                                                                           const std::string& team) {
+  std::vector<std::string> users;
+  BERTH_RETURN_IF_ERROR(read([&](auto& c) -> Status {
+    META_TRY(st, c.prepare(q::kListTeamMembers));
+    st.bind(1, org).bind(2, team);
+    return identity_detail::collect(st, users, [](const auto& s) { return s.column_text(0); });
+  }));
+  return users;
+}
+
+template <class Pool>
+Status SqlIdentityStore<Pool>::set_team_package_role(const std::string& org, const std::string& team,
+                                                     const std::string& repository, const std::string& role) {
+  if (repository.size() <= org.size() + 1 || repository.compare(0, org.size(), org) != 0 ||
+      repository[org.size()] != '/') {
+    return Status(Errc::invalid_argument, repository + " is not a package of " + org);
+  }
+  return write([&](auto& c) -> Status {
+    META_TRY(org_id, identity_detail::existing_account_id(c, org, AccountKind::org));
+    META_TRY(team_id, identity_detail::existing_team_id(c, org_id, org, team));
+    META_TRY(repo_id, identity_detail::existing_repository_id(c, repository));
+    META_TRY(st, c.prepare(q::kUpsertTeamPackageRole));
+    return st.bind(1, team_id).bind(2, repo_id).bind(3, role).run();
+  });
+}
+
+template <class Pool>
+Result<bool> SqlIdentityStore<Pool>::remove_team_package_role(const std::string& org, const std::string& team,
+                                                              const std::string& repository) {
+  bool removed = false;
+  BERTH_RETURN_IF_ERROR(write([&](auto& c) -> Status {
+    META_TRY(st, c.prepare(q::kDeleteTeamPackageRole));
+    BERTH_RETURN_IF_ERROR(st.bind(1, org).bind(2, team).bind(3, repository).run());
+    removed = c.changes() > 0;
+    return Status::Ok();
+  }));
+  return removed;
+}
+
+template <class Pool>
+Result<std::vector<TeamPackageRole>> SqlIdentityStore<Pool>::list_team_package_roles(const std::string& repository) {
+  std::vector<TeamPackageRole> roles;
+  BERTH_RETURN_IF_ERROR(read([&](auto& c) -> Status {
+    META_TRY(st, c.prepare(q::kListTeamPackageRoles));
+    st.bind(1, repository);
+    return identity_detail::collect(st, roles, [](const auto& s) {
+      return TeamPackageRole{.repository = s.column_text(0), .org = s.column_text(1), .team = s.column_text(2),
+                             .role = s.column_text(3)};
+    });
+  }));
+  return roles;
 }
 
 // ---- Tokens ----
@@ -428,7 +580,7 @@ Result<AccessFacts> SqlIdentityStore<Pool>::access_facts(const std::string& repo
   BERTH_RETURN_IF_ERROR(read([&](auto& c) -> Status {
     facts = AccessFacts{};
     META_TRY(st, c.prepare(q::kAccessFacts));
-    st.bind(1, user).bind(2, user).bind(3, repository).bind(4, owner);
+    st.bind(1, user).bind(2, user).bind(3, user).bind(4, repository).bind(5, owner);
     META_TRY(row, st.step());
     if (!row) return Status(Errc::internal, "access facts query returned no row");
     if (!st.column_is_null(0)) facts.visibility = st.column_text(0);
@@ -439,6 +591,7 @@ Result<AccessFacts> SqlIdentityStore<Pool>::access_facts(const std::string& repo
     }
     if (!st.column_is_null(4)) facts.org_role = st.column_text(4);
     if (!st.column_is_null(5)) facts.package_role = st.column_text(5);
+    if (!st.column_is_null(6)) facts.team_role = st.column_text(6);
     return Status::Ok();
   }));
   return facts;

@@ -39,7 +39,8 @@ class SqlMetadataStore : public MetadataStore {
   Result<std::optional<ManifestRecord>> get_manifest_by_tag(const std::string& repository,
                                                             const std::string& tag) override;
   Result<bool> manifest_exists(const std::string& repository, const oci::Digest& digest) override;
-  Result<bool> delete_manifest(const std::string& repository, const oci::Digest& digest) override;
+  Result<ManifestDeletion> delete_manifest(const std::string& repository, const oci::Digest& digest,
+                                           int64_t now) override;
   Result<bool> delete_tag(const std::string& repository, const std::string& tag) override;
   Result<std::optional<int64_t>> tag_version(const std::string& repository) override;
   Result<std::vector<std::string>> list_tags(const std::string& repository, const std::string& after,

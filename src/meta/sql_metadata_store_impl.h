@@ -17,6 +17,7 @@
 #include "meta/queries.h"
 #include "meta/sql_common.h"
 #include "meta/sql_metadata_store.h"
+#include "meta/versions_impl.h"
 
 namespace berth::meta {
 namespace store_detail {
@@ -24,12 +25,15 @@ namespace store_detail {
 using sql::to_u64;
 using sql::unix_now;
 
-template <class Stmt>
-Result<oci::Digest> digest_column(const Stmt& st, int col) {
-  std::string text = st.column_text(col);
+inline Result<oci::Digest> parse_digest(const std::string& text) {
   auto d = oci::Digest::parse(text);
   if (!d.ok()) return Status(Errc::internal, "metadata holds an invalid digest: " + text);
   return d;
+}
+
+template <class Stmt>
+Result<oci::Digest> digest_column(const Stmt& st, int col) {
+  return parse_digest(st.column_text(col));
 }
 
 // Applies `m` unless schema_migrations says it already is, and records it. Runs inside the migration
@@ -109,7 +113,10 @@ Result<ManifestRecord> manifest_row(const Stmt& st) {
                         .content = st.column_blob(4),
                         .subject = std::move(subject),
                         .annotations_json = st.column_text(6),
-                        .created_at = st.column_int64(7)};
+                        .created_at = st.column_int64(7),
+                        .description = {},
+                        .source = {},
+                        .licenses = {}};
 }
 
 // Runs a query expected to yield at most one manifest row.
@@ -341,8 +348,15 @@ Status SqlMetadataStore<Pool>::put_manifest(const ManifestRecord& manifest, cons
                                             const std::optional<std::string>& tag, int64_t now) {
   return write([&](auto& c) -> Status {
     META_TRY(repo_id, store_detail::ensure_repository_id(c, manifest.repository));
+    const versions::Repo repo{repo_id, versions::owner_of(manifest.repository)};
+    BERTH_RETURN_IF_ERROR(versions::lock_repository(c, repo_id));
     const std::string& digest = manifest.digest.str();
-    {
+    META_TRY(state, versions::manifest_state(c, repo_id, digest));
+    const bool was_live = state && !state->deleted;
+    if (state && state->deleted) {
+      META_TRY(st, c.prepare(sql::kReviveManifest));
+      BERTH_RETURN_IF_ERROR(st.bind(1, repo_id).bind(2, digest).run());
+    } else if (!state) {
       META_TRY(st, c.prepare(sql::kInsertManifest));
       std::optional<std::string> subject;
       if (manifest.subject) subject = manifest.subject->str();
@@ -359,10 +373,37 @@ Status SqlMetadataStore<Pool>::put_manifest(const ManifestRecord& manifest, cons
     };
     BERTH_RETURN_IF_ERROR(insert_refs(refs.blobs, "blob"));
     BERTH_RETURN_IF_ERROR(insert_refs(refs.manifests, "manifest"));
-    if (!tag) return Status::Ok();
-    META_TRY(st, c.prepare(sql::kUpsertTag));
-    BERTH_RETURN_IF_ERROR(st.bind(1, repo_id).bind(2, *tag).bind(3, digest).bind(4, now).run());
-    return store_detail::bump_tag_version(c, repo_id);
+    if (tag) {
+      {
+        META_TRY(st, c.prepare(sql::kUpsertTag));
+        BERTH_RETURN_IF_ERROR(st.bind(1, repo_id).bind(2, *tag).bind(3, digest).bind(4, now).run());
+      }
+      BERTH_RETURN_IF_ERROR(store_detail::bump_tag_version(c, repo_id));
+    }
+    if (was_live) {
+      // Only a tag can have changed: the version (if this is one) was updated now.
+      if (!tag) return Status::Ok();
+      META_TRY(version, versions::live_version_of(c, repo_id, digest));
+      if (version) {
+        META_TRY(st, c.prepare(sql::kTouchVersion));
+        BERTH_RETURN_IF_ERROR(st.bind(1, now).bind(2, *version).run());
+      }
+      META_TRY(st, c.prepare(sql::kTouchRepository));
+      return st.bind(1, now).bind(2, repo_id).run();
+    }
+    if (manifest.subject) {
+      BERTH_RETURN_IF_ERROR(versions::refresh_versions_holding(c, repo, digest, now));
+    } else {
+      versions::VersionFacts facts{.media_type = manifest.media_type,
+                                   .created_at = now,
+                                   .description = manifest.description,
+                                   .source = manifest.source,
+                                   .licenses = manifest.licenses};
+      META_TRY(id, versions::start_version(c, repo, digest, facts, now));
+      (void)id;
+    }
+    META_TRY(st, c.prepare(sql::kTouchRepository));
+    return st.bind(1, now).bind(2, repo_id).run();
   });
 }
 
@@ -408,24 +449,38 @@ Result<std::optional<ManifestRecord>> SqlMetadataStore<Pool>::get_manifest_by_ta
 }
 
 template <class Pool>
-Result<bool> SqlMetadataStore<Pool>::delete_manifest(const std::string& repository, const oci::Digest& digest) {
-  bool existed = false;
+Result<ManifestDeletion> SqlMetadataStore<Pool>::delete_manifest(const std::string& repository,
+                                                                 const oci::Digest& digest, int64_t now) {
+  ManifestDeletion result;
   BERTH_RETURN_IF_ERROR(write([&](auto& c) -> Status {
-    existed = false;
+    result = ManifestDeletion{};
     META_TRY(repo_id, store_detail::find_repository_id(c, repository));
     if (!repo_id) return Status::Ok();
-    // Children first: tags and references point at the manifest row (foreign keys).
-    for (std::string_view q : {sql::kDeleteTagsOfManifest, sql::kDeleteRefsOfManifest, sql::kDeleteManifest}) {
-      META_TRY(st, c.prepare(q));
-      BERTH_RETURN_IF_ERROR(st.bind(1, *repo_id).bind(2, digest.str()).run());
-      if (q == sql::kDeleteTagsOfManifest && c.changes() > 0) {
-        BERTH_RETURN_IF_ERROR(store_detail::bump_tag_version(c, *repo_id));
-      }
+    const versions::Repo repo{*repo_id, versions::owner_of(repository)};
+    BERTH_RETURN_IF_ERROR(versions::lock_repository(c, repo.id));
+    const std::string d = digest.str();
+    META_TRY(state, versions::manifest_state(c, repo.id, d));
+    if (!state || state->deleted) return Status::Ok();
+    META_TRY(parents, versions::texts(c, sql::kLiveParents, repo.id, d));
+    if (!parents.empty()) {
+      result.outcome = ManifestDeletion::Outcome::refused;
+      META_TRY(parent, store_detail::parse_digest(parents.front()));
+      result.listed_by = parent;
+      return Status::Ok();
     }
-    existed = c.changes() > 0;  // of the last statement: the manifest itself
-    return Status::Ok();
+    result.outcome = ManifestDeletion::Outcome::deleted;
+    META_TRY(version, versions::live_version_of(c, repo.id, d));
+    if (version) return versions::delete_version(c, repo, *version, d, false, now);
+    // A referrer (or a manifest of no version): it and its own referrers go, not restorable on their own;
+    // the versions that held it are refreshed without it.
+    META_TRY(holders, versions::live_versions_containing(c, repo.id, d));
+    META_TRY(candidates, versions::members(c, repo.id, d, versions::Walk::live));
+    META_TRY(deleted, versions::delete_members(c, repo, candidates, 0, now));
+    (void)deleted;
+    (void)holders;
+    return versions::refresh_versions_holding_ids(c, repo, holders, now);
   }));
-  return existed;
+  return result;
 }
 
 template <class Pool>

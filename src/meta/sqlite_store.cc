@@ -3,6 +3,7 @@
 #include "meta/migrations.h"
 #include "meta/queries.h"
 #include "meta/sql_metadata_store_impl.h"
+#include "meta/sql_package_store_impl.h"
 #include "meta/sqlite_db.h"
 #include "meta/sqlite_identity_store.h"
 
@@ -12,6 +13,7 @@
 namespace berth::meta {
 
 template class SqlMetadataStore<sqlite::Pool>;
+template class SqlPackageStore<sqlite::Pool>;
 
 using sqlite::Connection;
 
@@ -39,10 +41,11 @@ Status apply_migrations(Connection& c) {
 }  // namespace
 
 struct SqliteStore::Impl {
-  explicit Impl(const std::filesystem::path& file) : pool(file, kMaxConnections), identity(pool) {}
+  explicit Impl(const std::filesystem::path& file) : pool(file, kMaxConnections), identity(pool), packages(pool) {}
 
   sqlite::Pool pool;
   SqliteIdentityStore identity;  // over the same pool: declared after it, so destroyed before it
+  SqlPackageStore<sqlite::Pool> packages;
 };
 
 // The base runs on impl->pool, which lives on the heap: moving the pointer into impl_ does not move it.
@@ -50,6 +53,7 @@ SqliteStore::SqliteStore(std::unique_ptr<Impl> impl) : SqlMetadataStore(impl->po
 SqliteStore::~SqliteStore() = default;
 
 IdentityStore& SqliteStore::identity() { return impl_->identity; }
+PackageStore& SqliteStore::packages() { return impl_->packages; }
 
 Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::filesystem::path& file) {
   auto conn = Connection::open(file);
@@ -57,6 +61,8 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::filesystem::pa
   BERTH_RETURN_IF_ERROR(apply_migrations(**conn));
   auto impl = std::make_unique<Impl>(file);
   impl->pool.add(std::move(*conn));
+  auto built = impl->packages.build_missing_versions();
+  if (!built.ok()) return Status(built.status().code(), "building package versions: " + built.status().message());
   return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(impl)));
 }
 

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "meta/identity_store.h"
+#include "meta/package_store.h"
 #include "meta/sql_metadata_store.h"
 
 namespace berth::meta {
@@ -25,6 +26,8 @@ class SqliteStore final : public SqlMetadataStore<sqlite::Pool> {
 
   // The identity side of the same database (same file, same connection pool); lives as long as this.
   IdentityStore& identity();
+  // The packages side (versions, deletes and restores, sizes), on the same pool; lives as long as this.
+  PackageStore& packages();
 
  private:
   struct Impl;

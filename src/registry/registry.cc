@@ -1,6 +1,9 @@
 // Blobs, mounts, manifests, tags and referrers.
 #include "registry/registry.h"
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <ctime>
 
 #include "oci/manifest.h"
@@ -110,6 +113,13 @@ Result<PutManifestResult> Registry::put_manifest(const std::string& repository, 
                               parsed->subject ? std::optional<oci::Digest>(parsed->subject->digest) : std::nullopt,
                               parsed->annotations_json,
                               now()};
+  if (!parsed->subject) {
+    // A top-level manifest starts a version: what the packages API says of it.
+    ImageInfo info = describe_image(repository, *parsed);
+    record.description = std::move(info.description);
+    record.source = std::move(info.source);
+    record.licenses = std::move(info.licenses);
+  }
   std::optional<std::string> tag;
   if (reference.is_tag()) tag = reference.tag();
   BERTH_RETURN_IF_ERROR(meta_.put_manifest(record, refs, tag, now()));
@@ -125,11 +135,88 @@ Result<meta::ManifestRecord> Registry::get_manifest(const std::string& repositor
 }
 
 Status Registry::delete_manifest(const std::string& repository, const oci::Reference& reference) {
-  auto removed = reference.is_digest() ? meta_.delete_manifest(repository, reference.digest())
-                                       : meta_.delete_tag(repository, reference.tag());
-  if (!removed.ok()) return removed.status();
-  if (!*removed) return Status(Errc::manifest_unknown, "manifest unknown: " + reference.str());
+  if (reference.is_tag()) {
+    auto removed = meta_.delete_tag(repository, reference.tag());
+    if (!removed.ok()) return removed.status();
+    if (!*removed) return Status(Errc::manifest_unknown, "manifest unknown: " + reference.str());
+    return Status::Ok();
+  }
+  auto deletion = meta_.delete_manifest(repository, reference.digest(), now());
+  if (!deletion.ok()) return deletion.status();
+  switch (deletion->outcome) {
+    case meta::ManifestDeletion::Outcome::absent:
+      return Status(Errc::manifest_unknown, "manifest unknown: " + reference.str());
+    case meta::ManifestDeletion::Outcome::refused:
+      // Deleting a platform manifest alone would leave the index that lists it broken.
+      return Status(Errc::denied, "manifest " + reference.str() + " is part of index " +
+                                      (deletion->listed_by ? deletion->listed_by->str() : std::string("?")) +
+                                      ": delete the index instead");
+    case meta::ManifestDeletion::Outcome::deleted: break;
+  }
   return Status::Ok();
+}
+
+// ---- What the packages API shows of an image ----
+
+namespace {
+constexpr uint64_t kMaxConfigBytes = 1 << 20;  // image configs are a few KiB; never read a large blob whole
+
+bool is_attestation(const oci::Descriptor& d) {
+  return d.annotations_json.find("\"vnd.docker.reference.type\"") != std::string::npos;
+}
+}  // namespace
+
+std::optional<std::string> Registry::read_small_blob(const oci::Digest& digest, uint64_t size) {
+  if (size > kMaxConfigBytes) return std::nullopt;
+  auto blob = blobs_.open(digest, 0, size);
+  if (!blob.ok()) return std::nullopt;
+  std::string out(size, '\0');
+  size_t got = 0;
+  if (blob->fd() >= 0) {
+    while (got < size) {
+      ssize_t n = ::pread(blob->fd(), out.data() + got, size - got, static_cast<off_t>(blob->offset() + got));
+      if (n <= 0) return std::nullopt;
+      got += static_cast<size_t>(n);
+    }
+  } else {
+    auto stream = blob->take_stream();
+    while (stream && got < size) {
+      auto n = stream->read(out.data() + got, size - got);
+      if (!n.ok() || *n == 0) return std::nullopt;
+      got += *n;
+    }
+  }
+  return got == size ? std::optional<std::string>(std::move(out)) : std::nullopt;
+}
+
+ImageInfo Registry::describe_image(const std::string& repository, const oci::ParsedManifest& manifest) {
+  ImageInfo info;
+  add_annotations(info, manifest.annotations_json);
+  if (info.complete()) return info;
+  const oci::ParsedManifest* image = &manifest;
+  std::optional<oci::ParsedManifest> first_platform;
+  if (manifest.is_index) {
+    // An index has no config: its first platform's stands for it.
+    for (const auto& child : manifest.manifests) {
+      if (is_attestation(child)) continue;
+      auto stored = meta_.get_manifest(repository, child.digest);
+      if (!stored.ok() || !*stored) break;
+      auto parsed = oci::parse_manifest((*stored)->media_type, (*stored)->content);
+      if (parsed.ok() && !parsed->is_index) {
+        add_annotations(info, parsed->annotations_json);
+        first_platform = std::move(*parsed);
+      }
+      break;
+    }
+    if (!first_platform) return info;
+    image = &*first_platform;
+  }
+  if (info.complete() || image->blobs.empty()) return info;
+  const oci::Descriptor& config = image->blobs.front();  // parse_manifest puts the config first
+  if (auto json = read_small_blob(config.digest, static_cast<uint64_t>(std::max<int64_t>(config.size, 0)))) {
+    add_config_labels(info, *json);
+  }
+  return info;
 }
 
 // ---- Listings ----

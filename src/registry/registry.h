@@ -17,7 +17,9 @@
 #include "common/status.h"
 #include "meta/metadata_store.h"
 #include "oci/digest.h"
+#include "oci/manifest.h"
 #include "oci/name.h"
+#include "registry/image_info.h"
 #include "storage/blob_store.h"
 
 namespace berth::registry {
@@ -133,7 +135,8 @@ class Registry {
                                          const std::string& content_type, const std::string& body);
   // manifest_unknown when absent.
   Result<meta::ManifestRecord> get_manifest(const std::string& repository, const oci::Reference& reference);
-  // By digest: the manifest and its tags; by tag: only the tag. manifest_unknown when absent.
+  // By tag: only the tag. By digest: a soft delete of the manifest's version (docs/packages.md);
+  // manifest_unknown when absent, denied when a live index lists the manifest.
   Status delete_manifest(const std::string& repository, const oci::Reference& reference);
   // Changes whenever a tag of `repository` is added, moved or removed, on any node; name_unknown for a
   // repository that does not exist. Equal versions mean equal tag lists (for caches of rendered lists).
@@ -156,6 +159,11 @@ class Registry {
   // otherwise computed again by reading the upload back.
   Result<std::unique_ptr<Hasher>> hasher_for(const meta::UploadRecord& record, HashAlgorithm algorithm);
   void discard_upload(const meta::UploadRecord& record);
+  // Description, source and licence of a top-level manifest, from its annotations and its (first
+  // platform's) config labels.
+  ImageInfo describe_image(const std::string& repository, const oci::ParsedManifest& manifest);
+  // A blob's bytes when it is small (an image config); nullopt when larger or unreadable.
+  std::optional<std::string> read_small_blob(const oci::Digest& digest, uint64_t size);
   UploadClaim claim(const std::string& id);
 
   storage::BlobStore& blobs_;

@@ -36,8 +36,14 @@ std::string CliResult::describe() const {
 }
 
 CliResult run_admin(const std::filesystem::path& data_dir, const std::vector<std::string>& args) {
-  std::vector<std::string> argv_strings = {binary_path(), "admin", "--data", data_dir.string()};
-  argv_strings.insert(argv_strings.end(), args.begin(), args.end());
+  BerthCall call{.args = {"admin", "--data", data_dir.string()}, .data_dir = data_dir};
+  call.args.insert(call.args.end(), args.begin(), args.end());
+  return run_berth(call);
+}
+
+CliResult run_berth(const BerthCall& call) {
+  std::vector<std::string> argv_strings = {binary_path()};
+  argv_strings.insert(argv_strings.end(), call.args.begin(), call.args.end());
   std::vector<char*> argv;
   for (auto& a : argv_strings) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -49,14 +55,31 @@ CliResult run_admin(const std::filesystem::path& data_dir, const std::vector<std
     ::close(out_pipe[1]);
     throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
   }
+  // Stdin comes from a file, written before the child starts: no third pipe to keep from blocking.
+  std::string stdin_path = "/dev/null";
+  if (!call.stdin_text.empty()) {
+    std::string pattern = (std::filesystem::temp_directory_path() / "berth-stdin-XXXXXX").string();
+    int fd = ::mkstemp(pattern.data());
+    bool written = fd >= 0 && ::write(fd, call.stdin_text.data(), call.stdin_text.size()) ==
+                                  static_cast<ssize_t>(call.stdin_text.size());
+    if (fd >= 0) ::close(fd);
+    if (!written) {
+      for (int f : {out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1]}) ::close(f);
+      if (fd >= 0) ::unlink(pattern.c_str());
+      throw std::runtime_error(std::string("stdin file: ") + std::strerror(errno));
+    }
+    stdin_path = pattern;
+  }
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, stdin_path.c_str(), O_RDONLY, 0);
   posix_spawn_file_actions_adddup2(&actions, out_pipe[1], STDOUT_FILENO);
   posix_spawn_file_actions_adddup2(&actions, err_pipe[1], STDERR_FILENO);
   // A test server on PostgreSQL + S3 (BERTH_TEST_BACKENDS=pg-s3) keeps its identities in its database,
   // which only its environment names: give the CLI the same.
-  const auto backend_env = RegistryProcess::backend_env_for(data_dir);
+  auto backend_env = call.data_dir.empty() ? std::map<std::string, std::string>{}
+                                           : RegistryProcess::backend_env_for(call.data_dir);
+  for (const auto& [name, value] : call.env) backend_env[name] = value;
   std::vector<std::string> env_strings;
   for (char** e = environ; *e; ++e) {
     std::string entry = *e;
@@ -69,6 +92,8 @@ CliResult run_admin(const std::filesystem::path& data_dir, const std::vector<std
   pid_t pid = -1;
   int rc = ::posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
+  // The child has its stdin open (or never started): the file's name is no longer needed.
+  if (!call.stdin_text.empty()) ::unlink(stdin_path.c_str());
   ::close(out_pipe[1]);
   ::close(err_pipe[1]);
   CliResult result;

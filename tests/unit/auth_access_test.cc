@@ -54,6 +54,34 @@ class CountingStore : public meta::IdentityStore {
   Result<std::vector<meta::Membership>> list_members(const std::string& o) override {
     return ++calls["list_members"], inner_.list_members(o);
   }
+  Result<int64_t> create_team(const std::string& o, const std::string& t, int64_t now) override {
+    return ++calls["create_team"], inner_.create_team(o, t, now);
+  }
+  Result<bool> delete_team(const std::string& o, const std::string& t) override {
+    return ++calls["delete_team"], inner_.delete_team(o, t);
+  }
+  Result<std::vector<meta::Team>> list_teams(const std::string& o) override {
+    return ++calls["list_teams"], inner_.list_teams(o);
+  }
+  Status add_team_member(const std::string& o, const std::string& t, const std::string& u) override {
+    return ++calls["add_team_member"], inner_.add_team_member(o, t, u);
+  }
+  Result<bool> remove_team_member(const std::string& o, const std::string& t, const std::string& u) override {
+    return ++calls["remove_team_member"], inner_.remove_team_member(o, t, u);
+  }
+  Result<std::vector<std::string>> list_team_members(const std::string& o, const std::string& t) override {
+    return ++calls["list_team_members"], inner_.list_team_members(o, t);
+  }
+  Status set_team_package_role(const std::string& o, const std::string& t, const std::string& r,
+                               const std::string& role) override {
+    return ++calls["set_team_package_role"], inner_.set_team_package_role(o, t, r, role);
+  }
+  Result<bool> remove_team_package_role(const std::string& o, const std::string& t, const std::string& r) override {
+    return ++calls["remove_team_package_role"], inner_.remove_team_package_role(o, t, r);
+  }
+  Result<std::vector<meta::TeamPackageRole>> list_team_package_roles(const std::string& r) override {
+    return ++calls["list_team_package_roles"], inner_.list_team_package_roles(r);
+  }
   Result<int64_t> create_token(const meta::TokenRecord& t) override { return ++calls["create_token"], inner_.create_token(t); }
   Result<std::optional<meta::TokenRecord>> find_token_by_hash(const std::string& h) override {
     return ++calls["find_token_by_hash"], inner_.find_token_by_hash(h);
@@ -96,8 +124,8 @@ class CountingStore : public meta::IdentityStore {
 };
 
 // The facts as they were read before access_facts existed: up to four separate reads (visibility, owner
-// account, org role, package role). permitted() must decide from its one read exactly as permitted_by()
-// decides from these.
+// account, org role, package role), and the best role of the user's teams pieced together from the team
+// listings. permitted() must decide from its one read exactly as permitted_by() decides from these.
 meta::AccessFacts facts_from_separate_reads(meta::IdentityStore& store, const Identity& identity,
                                             const std::string& repository) {
   meta::AccessFacts facts;
@@ -114,6 +142,15 @@ meta::AccessFacts facts_from_separate_reads(meta::IdentityStore& store, const Id
   }
   if (facts.visibility) {
     if (auto role = store.package_role(repository, identity.user); role.ok()) facts.package_role = *role;
+  }
+  if (facts.visibility && facts.owner_kind == AccountKind::org) {
+    auto rank = [](const std::string& role) { return role == "admin" ? 3 : role == "write" ? 2 : role == "read" ? 1 : 0; };
+    for (const meta::TeamPackageRole& held : *store.list_team_package_roles(repository)) {
+      if (held.org != owner) continue;
+      auto members = store.list_team_members(owner, held.team);
+      if (std::find(members->begin(), members->end(), identity.user) == members->end()) continue;
+      if (!facts.team_role || rank(held.role) > rank(*facts.team_role)) facts.team_role = held.role;
+    }
   }
   return facts;
 }
@@ -139,7 +176,7 @@ class AccessReadsTest : public ::testing::Test {
     access_ = std::make_unique<AccessControl>(*counting_, *signer_, AuthOptions{}, [] { return int64_t{1'000'000}; });
 
     meta::IdentityStore& ids = store_->identity();
-    for (const char* u : {"alice", "bob", "carol", "dave"}) add(u, AccountKind::user);
+    for (const char* u : {"alice", "bob", "carol", "dave", "erin", "frank", "gina"}) add(u, AccountKind::user);
     for (const char* o : {"acme", "closed"}) add(o, AccountKind::org);
     ASSERT_TRUE(ids.set_membership("acme", "alice", "admin").ok());
     ASSERT_TRUE(ids.set_membership("acme", "bob", "member").ok());
@@ -159,6 +196,33 @@ class AccessReadsTest : public ::testing::Test {
     ASSERT_TRUE(ids.set_package_role("alice/pubtool", "carol", "admin").ok());
     ASSERT_TRUE(ids.set_package_role("ghost/app", "dave", "write").ok());
     ASSERT_TRUE(ids.set_package_role("closed/x", "carol", "bogus").ok());  // an unknown word: no role
+
+    // Teams of acme: erin, frank and gina are plain members whose rights on acme/app come from a team
+    // only (write, read, admin); alice, the org admin, is in the admin team as well.
+    for (const char* u : {"erin", "frank", "gina"}) ASSERT_TRUE(ids.set_membership("acme", u, "member").ok());
+    for (const char* t : {"builders", "readers", "owners"}) ASSERT_TRUE(ids.create_team("acme", t, 1).ok());
+    ASSERT_TRUE(ids.set_team_package_role("acme", "builders", "acme/app", "write").ok());
+    ASSERT_TRUE(ids.set_team_package_role("acme", "builders", "acme/pub", "read").ok());
+    ASSERT_TRUE(ids.set_team_package_role("acme", "readers", "acme/app", "read").ok());
+    ASSERT_TRUE(ids.set_team_package_role("acme", "owners", "acme/app", "admin").ok());
+    ASSERT_TRUE(ids.add_team_member("acme", "builders", "erin").ok());
+    ASSERT_TRUE(ids.add_team_member("acme", "readers", "frank").ok());
+    ASSERT_TRUE(ids.add_team_member("acme", "readers", "erin").ok());
+    ASSERT_TRUE(ids.add_team_member("acme", "owners", "gina").ok());
+    ASSERT_TRUE(ids.add_team_member("acme", "owners", "alice").ok());
+    // closed: bob (its admin) holds admin on closed/x through a team too.
+    ASSERT_TRUE(ids.create_team("closed", "core", 1).ok());
+    ASSERT_TRUE(ids.set_team_package_role("closed", "core", "closed/x", "admin").ok());
+    ASSERT_TRUE(ids.add_team_member("closed", "core", "bob").ok());
+  }
+
+  static Identity as_user(const std::string& name, std::set<std::string> scopes = {"read:packages", "write:packages",
+                                                                                 "delete:packages"}) {
+    Identity id;
+    id.kind = Identity::Kind::user;
+    id.user = name;
+    id.scopes = std::move(scopes);
+    return id;
   }
 
   void add(const std::string& name, AccountKind kind) {
@@ -174,7 +238,7 @@ class AccessReadsTest : public ::testing::Test {
     out.push_back(Identity{});  // anonymous
     const std::vector<std::set<std::string>> scope_sets = {
         {"read:packages"}, {"write:packages"}, {"read:packages", "write:packages", "delete:packages"}, {}};
-    for (const char* user : {"alice", "bob", "carol", "dave", "nobody"}) {
+    for (const char* user : {"alice", "bob", "carol", "dave", "erin", "frank", "gina", "nobody"}) {
       for (const auto& scopes : scope_sets) {
         Identity id;
         id.kind = Identity::Kind::user;
@@ -224,6 +288,82 @@ TEST_F(AccessReadsTest, PermittedDecidesFromOneReadAsFromTheFourSeparateReads) {
   // For the record: store calls over the whole matrix.
   std::printf("permitted(): %d cells, %d store reads before, %d after\n", cells, old_reads, new_reads);
   EXPECT_GT(old_reads, 2 * new_reads);
+}
+
+TEST_F(AccessReadsTest, ATeamRoleCountsAsThePackageRoleOfItsMembers) {
+  const std::string pull_push = "pull push ";
+  // erin: write through a team (and read through another: the best counts); frank: read; gina: admin,
+  // but deleting and restoring an org package take an org admin, as with a role of her own.
+  EXPECT_EQ(describe(access_->permitted(as_user("erin"), "acme/app")), pull_push);
+  EXPECT_EQ(describe(access_->permitted(as_user("frank"), "acme/app")), "pull ");
+  EXPECT_EQ(describe(access_->permitted(as_user("gina"), "acme/app")), pull_push);
+  EXPECT_EQ(describe(access_->permitted(as_user("alice"), "acme/app")), "pull push delete restore ");
+  EXPECT_EQ(describe(access_->permitted(as_user("bob"), "closed/x")), "pull push delete restore ");
+  // Only on the team's packages, and capped by the token's scopes as any role is.
+  EXPECT_EQ(describe(access_->permitted(as_user("erin"), "acme/pub")), "pull ");
+  EXPECT_EQ(describe(access_->permitted(as_user("erin", {"read:packages"}), "acme/app")), "pull ");
+  EXPECT_EQ(describe(access_->permitted(as_user("gina", {"read:packages", "delete:packages"}), "acme/app")), "pull ");
+  // A CI token acts with its user's team roles on its packages; deleting org packages stays out of reach.
+  Identity ci = as_user("erin");
+  ci.kind = Identity::Kind::ci;
+  ci.packages = {"acme/app"};
+  EXPECT_EQ(describe(access_->permitted(ci, "acme/app")), pull_push);
+  ci.user = "alice";
+  EXPECT_EQ(describe(access_->permitted(ci, "acme/app")), pull_push);
+  // Decisions: the team member may push; the read team member is refused a push it can see.
+  EXPECT_EQ(access_->decide(as_user("erin"), Action::push, "acme/app"), Decision::allow);
+  EXPECT_EQ(access_->decide(as_user("frank"), Action::push, "acme/app"), Decision::deny);
+  EXPECT_EQ(access_->decide(as_user("gina"), Action::del, "acme/app"), Decision::deny);
+}
+
+TEST_F(AccessReadsTest, LeavingATeamOrTheOrgTakesTheTeamsRightAway) {
+  meta::IdentityStore& ids = store_->identity();
+  ASSERT_EQ(access_->decide(as_user("erin"), Action::push, "acme/app"), Decision::allow);
+  ASSERT_TRUE(*ids.remove_team_member("acme", "builders", "erin"));
+  EXPECT_EQ(describe(access_->permitted(as_user("erin"), "acme/app")), "pull ");  // still in readers, and a member
+  EXPECT_EQ(access_->decide(as_user("erin"), Action::push, "acme/app"), Decision::deny);
+
+  ASSERT_EQ(describe(access_->permitted(as_user("gina"), "acme/app")), "pull push ");
+  ASSERT_TRUE(*ids.remove_membership("acme", "gina"));
+  EXPECT_EQ(describe(access_->permitted(as_user("gina"), "acme/app")), "(none)");
+  EXPECT_EQ(access_->decide(as_user("gina"), Action::pull, "acme/app"), Decision::hide);
+
+  // A revoked team role and a deleted team count no more.
+  ASSERT_TRUE(*ids.remove_team_package_role("acme", "owners", "acme/app"));
+  EXPECT_EQ(describe(access_->permitted(as_user("alice"), "acme/app")), "pull push delete restore ");  // org admin
+  ASSERT_TRUE(*ids.delete_team("acme", "readers"));
+  EXPECT_EQ(describe(access_->permitted(as_user("frank"), "acme/app")), "pull ");  // a member still reads
+  EXPECT_EQ(describe(access_->permitted(as_user("frank", {"write:packages"}), "acme/app")), "pull ");
+}
+
+TEST(PermittedBy, TeamRolesCountOnlyForMembersOfTheOrgThatOwnsThePackage) {
+  Identity erin;
+  erin.kind = Identity::Kind::user;
+  erin.user = "erin";
+  erin.scopes = {"read:packages", "write:packages", "delete:packages"};
+  meta::AccessFacts facts;
+  facts.visibility = "private";
+  facts.owner_kind = AccountKind::org;
+  facts.team_role = "admin";
+  // Whatever the team tables say, someone outside the org gets nothing from them.
+  EXPECT_EQ(describe(permitted_by(erin, "acme/app", facts)), "(none)");
+  facts.org_role = "member";
+  EXPECT_EQ(describe(permitted_by(erin, "acme/app", facts)), "pull push ");
+  facts.org_role = "admin";
+  EXPECT_EQ(describe(permitted_by(erin, "acme/app", facts)), "pull push delete restore ");
+  // A user's own packages have no teams.
+  facts.owner_kind = AccountKind::user;
+  facts.org_role.reset();
+  EXPECT_EQ(describe(permitted_by(erin, "dave/app", facts)), "(none)");
+  // A word that is no role gives nothing; a package that does not exist yet takes the right to create.
+  facts.owner_kind = AccountKind::org;
+  facts.org_role = "member";
+  facts.team_role = "bogus";
+  EXPECT_EQ(describe(permitted_by(erin, "acme/app", facts)), "pull ");
+  facts.team_role = "admin";
+  facts.visibility.reset();
+  facts.owner_create_on_push = false;
+  EXPECT_EQ(describe(permitted_by(erin, "acme/app", facts)), "pull ");
 }
 
 TEST_F(AccessReadsTest, DecideSaysWhetherThePackageExistsAndPrepareCreateMakesIt) {

@@ -479,6 +479,204 @@ TEST_P(MetaIdentitySuite, PackageRoleNeedsAnExistingRepositoryAndUser) {
   EXPECT_TRUE(ids->list_package_roles("acme/app")->empty());
 }
 
+// ---- Teams ----
+
+TEST_P(MetaIdentitySuite, TeamsAreCreatedListedAndDeletedPerOrg) {
+  add_org("acme");
+  add_org("other");
+  add_user("alice");
+  EXPECT_TRUE(ids->list_teams("acme")->empty());
+  auto ops = ids->create_team("acme", "ops", 700);
+  ASSERT_TRUE(ops.ok()) << ops.status().message();
+  EXPECT_GT(*ops, 0);
+  ASSERT_TRUE(ids->create_team("acme", "devs", 701).ok());
+  ASSERT_TRUE(ids->create_team("other", "devs", 702).ok());  // names are unique per org only
+  EXPECT_EQ(ids->create_team("acme", "ops", 703).status().code(), Errc::already_exists);
+  EXPECT_EQ(ids->create_team("nobody", "ops", 703).status().code(), Errc::not_found);
+  EXPECT_EQ(ids->create_team("alice", "ops", 703).status().code(), Errc::not_found);  // users have no teams
+
+  auto teams = ids->list_teams("acme");
+  ASSERT_TRUE(teams.ok());
+  ASSERT_EQ(teams->size(), 2u);
+  EXPECT_EQ((*teams)[0].name, "devs");
+  EXPECT_EQ((*teams)[0].org, "acme");
+  EXPECT_EQ((*teams)[0].created_at, 701);
+  EXPECT_EQ((*teams)[1].name, "ops");
+  EXPECT_EQ((*teams)[1].id, *ops);
+  EXPECT_EQ((*teams)[1].created_at, 700);
+  EXPECT_TRUE(ids->list_teams("nobody")->empty());
+  EXPECT_TRUE(ids->list_teams("alice")->empty());
+
+  EXPECT_TRUE(*ids->delete_team("acme", "devs"));
+  EXPECT_FALSE(*ids->delete_team("acme", "devs"));
+  EXPECT_FALSE(*ids->delete_team("nobody", "devs"));
+  ASSERT_EQ(ids->list_teams("acme")->size(), 1u);
+  ASSERT_EQ(ids->list_teams("other")->size(), 1u);  // the other org's team of that name stays
+  EXPECT_EQ((*ids->list_teams("other"))[0].name, "devs");
+}
+
+TEST_P(MetaIdentitySuite, TeamMembersMustBeMembersOfTheOrg) {
+  add_org("acme");
+  add_org("other");
+  for (const char* u : {"carol", "alice", "bob", "dave"}) add_user(u);
+  for (const char* u : {"carol", "alice", "bob"}) ASSERT_TRUE(ids->set_membership("acme", u, "member").ok());
+  ASSERT_TRUE(ids->create_team("acme", "devs", 1).ok());
+  ASSERT_TRUE(ids->add_team_member("acme", "devs", "carol").ok());
+  ASSERT_TRUE(ids->add_team_member("acme", "devs", "alice").ok());
+  ASSERT_TRUE(ids->add_team_member("acme", "devs", "alice").ok());  // twice: no error, one membership
+  EXPECT_EQ(*ids->list_team_members("acme", "devs"), (std::vector<std::string>{"alice", "carol"}));
+
+  EXPECT_EQ(ids->add_team_member("acme", "devs", "dave").code(), Errc::not_found);  // not in the org
+  EXPECT_EQ(ids->add_team_member("acme", "devs", "nobody").code(), Errc::not_found);
+  EXPECT_EQ(ids->add_team_member("acme", "devs", "other").code(), Errc::not_found);  // an org is no member
+  EXPECT_EQ(ids->add_team_member("acme", "missing", "bob").code(), Errc::not_found);
+  EXPECT_EQ(ids->add_team_member("nobody", "devs", "bob").code(), Errc::not_found);
+  EXPECT_EQ(ids->add_team_member("other", "devs", "bob").code(), Errc::not_found);  // another org's team
+
+  EXPECT_TRUE(*ids->remove_team_member("acme", "devs", "alice"));
+  EXPECT_FALSE(*ids->remove_team_member("acme", "devs", "alice"));
+  EXPECT_FALSE(*ids->remove_team_member("acme", "missing", "carol"));
+  EXPECT_FALSE(*ids->remove_team_member("nobody", "devs", "carol"));
+  EXPECT_EQ(*ids->list_team_members("acme", "devs"), std::vector<std::string>{"carol"});
+  EXPECT_TRUE(ids->list_team_members("acme", "missing")->empty());
+  EXPECT_TRUE(ids->list_team_members("nobody", "devs")->empty());
+}
+
+TEST_P(MetaIdentitySuite, LeavingTheOrgLeavesItsTeamsForGood) {
+  add_org("acme");
+  add_org("other");
+  add_user("alice");
+  add_user("bob");
+  for (const char* org : {"acme", "other"}) {
+    ASSERT_TRUE(ids->set_membership(org, "alice", "member").ok());
+    ASSERT_TRUE(ids->create_team(org, "devs", 1).ok());
+    ASSERT_TRUE(ids->add_team_member(org, "devs", "alice").ok());
+  }
+  ASSERT_TRUE(ids->set_membership("acme", "bob", "member").ok());
+  ASSERT_TRUE(ids->create_team("acme", "ops", 1).ok());
+  ASSERT_TRUE(ids->add_team_member("acme", "ops", "alice").ok());
+  ASSERT_TRUE(ids->add_team_member("acme", "ops", "bob").ok());
+
+  EXPECT_TRUE(*ids->remove_membership("acme", "alice"));
+  EXPECT_TRUE(ids->list_team_members("acme", "devs")->empty());
+  EXPECT_EQ(*ids->list_team_members("acme", "ops"), std::vector<std::string>{"bob"});
+  EXPECT_EQ(*ids->list_team_members("other", "devs"), std::vector<std::string>{"alice"});  // other orgs keep her
+  // Joining again gives no team back.
+  ASSERT_TRUE(ids->set_membership("acme", "alice", "member").ok());
+  EXPECT_TRUE(ids->list_team_members("acme", "devs")->empty());
+}
+
+TEST_P(MetaIdentitySuite, TeamPackageRolesSetChangeListRemove) {
+  add_org("acme");
+  add_org("acmeco");
+  for (const char* r : {"acme/app", "acme/other", "acmeco/app", "other/app"}) {
+    ASSERT_TRUE(meta->ensure_repository(r).ok());
+  }
+  for (const char* t : {"ops", "devs"}) ASSERT_TRUE(ids->create_team("acme", t, 1).ok());
+  ASSERT_TRUE(ids->create_team("acmeco", "devs", 1).ok());
+  EXPECT_TRUE(ids->list_team_package_roles("acme/app")->empty());
+  ASSERT_TRUE(ids->set_team_package_role("acme", "ops", "acme/app", "read").ok());
+  ASSERT_TRUE(ids->set_team_package_role("acme", "ops", "acme/app", "admin").ok());  // changed, not added
+  ASSERT_TRUE(ids->set_team_package_role("acme", "devs", "acme/app", "write").ok());
+  ASSERT_TRUE(ids->set_team_package_role("acme", "devs", "acme/other", "read").ok());
+  ASSERT_TRUE(ids->set_team_package_role("acmeco", "devs", "acmeco/app", "read").ok());
+
+  auto roles = ids->list_team_package_roles("acme/app");
+  ASSERT_TRUE(roles.ok());
+  ASSERT_EQ(roles->size(), 2u);
+  EXPECT_EQ((*roles)[0].repository, "acme/app");
+  EXPECT_EQ((*roles)[0].org, "acme");
+  EXPECT_EQ((*roles)[0].team, "devs");
+  EXPECT_EQ((*roles)[0].role, "write");
+  EXPECT_EQ((*roles)[1].team, "ops");
+  EXPECT_EQ((*roles)[1].role, "admin");
+  EXPECT_EQ(ids->list_team_package_roles("acme/other")->size(), 1u);
+
+  // Only packages of the team's own org, and only existing ones (nothing is created).
+  EXPECT_EQ(ids->set_team_package_role("acme", "ops", "acmeco/app", "read").code(), Errc::invalid_argument);
+  EXPECT_EQ(ids->set_team_package_role("acme", "ops", "other/app", "read").code(), Errc::invalid_argument);
+  EXPECT_EQ(ids->set_team_package_role("acme", "ops", "acme", "read").code(), Errc::invalid_argument);
+  EXPECT_EQ(ids->set_team_package_role("acme", "ops", "acme/missing", "read").code(), Errc::not_found);
+  EXPECT_FALSE(*meta->repository_exists("acme/missing"));
+  EXPECT_EQ(ids->set_team_package_role("acme", "missing", "acme/app", "read").code(), Errc::not_found);
+  EXPECT_EQ(ids->set_team_package_role("nobody", "ops", "nobody/app", "read").code(), Errc::not_found);
+  EXPECT_EQ(ids->list_team_package_roles("acmeco/app")->size(), 1u);
+
+  EXPECT_TRUE(*ids->remove_team_package_role("acme", "ops", "acme/app"));
+  EXPECT_FALSE(*ids->remove_team_package_role("acme", "ops", "acme/app"));
+  EXPECT_FALSE(*ids->remove_team_package_role("acme", "ops", "acme/nowhere"));
+  EXPECT_FALSE(*ids->remove_team_package_role("acme", "missing", "acme/app"));
+  ASSERT_EQ(ids->list_team_package_roles("acme/app")->size(), 1u);
+  EXPECT_EQ((*ids->list_team_package_roles("acme/app"))[0].team, "devs");
+  EXPECT_TRUE(ids->list_team_package_roles("nowhere")->empty());
+}
+
+TEST_P(MetaIdentitySuite, DeletingATeamTakesItsMembersAndRolesWithIt) {
+  add_org("acme");
+  add_user("alice");
+  ASSERT_TRUE(ids->set_membership("acme", "alice", "member").ok());
+  ASSERT_TRUE(meta->ensure_repository("acme/app").ok());
+  ASSERT_TRUE(ids->create_team("acme", "devs", 1).ok());
+  ASSERT_TRUE(ids->add_team_member("acme", "devs", "alice").ok());
+  ASSERT_TRUE(ids->set_team_package_role("acme", "devs", "acme/app", "write").ok());
+  EXPECT_EQ(ids->access_facts("acme/app", "acme", "alice")->team_role, std::optional<std::string>("write"));
+
+  ASSERT_TRUE(*ids->delete_team("acme", "devs"));
+  EXPECT_TRUE(ids->list_team_package_roles("acme/app")->empty());
+  EXPECT_EQ(ids->access_facts("acme/app", "acme", "alice")->team_role, std::nullopt);
+  // A new team of the same name starts empty.
+  ASSERT_TRUE(ids->create_team("acme", "devs", 2).ok());
+  EXPECT_TRUE(ids->list_team_members("acme", "devs")->empty());
+  EXPECT_EQ(ids->access_facts("acme/app", "acme", "alice")->team_role, std::nullopt);
+}
+
+TEST_P(MetaIdentitySuite, AccessFactsTeamRoleIsTheBestOfTheUsersTeamsInTheOwnerOrg) {
+  add_org("acme");
+  add_org("other");
+  for (const char* u : {"alice", "bob", "carol"}) add_user(u);
+  for (const char* u : {"alice", "bob"}) ASSERT_TRUE(ids->set_membership("acme", u, "member").ok());
+  ASSERT_TRUE(ids->set_membership("other", "carol", "member").ok());
+  for (const char* r : {"acme/app", "acme/lib", "other/app"}) ASSERT_TRUE(meta->ensure_repository(r).ok());
+  for (const char* t : {"readers", "writers", "admins", "odd"}) ASSERT_TRUE(ids->create_team("acme", t, 1).ok());
+  ASSERT_TRUE(ids->create_team("other", "admins", 1).ok());
+  ASSERT_TRUE(ids->set_team_package_role("acme", "readers", "acme/app", "read").ok());
+  ASSERT_TRUE(ids->set_team_package_role("acme", "writers", "acme/app", "write").ok());
+  ASSERT_TRUE(ids->set_team_package_role("acme", "admins", "acme/app", "admin").ok());
+  ASSERT_TRUE(ids->set_team_package_role("acme", "odd", "acme/app", "bogus").ok());  // stored as given
+  ASSERT_TRUE(ids->set_team_package_role("acme", "admins", "acme/lib", "admin").ok());
+  ASSERT_TRUE(ids->set_team_package_role("other", "admins", "other/app", "admin").ok());
+  ASSERT_TRUE(ids->add_team_member("acme", "readers", "alice").ok());
+  ASSERT_TRUE(ids->add_team_member("acme", "writers", "alice").ok());
+  ASSERT_TRUE(ids->add_team_member("acme", "odd", "alice").ok());
+  ASSERT_TRUE(ids->add_team_member("acme", "odd", "bob").ok());
+  ASSERT_TRUE(ids->add_team_member("other", "admins", "carol").ok());
+
+  auto alice = ids->access_facts("acme/app", "acme", "alice");
+  ASSERT_TRUE(alice.ok()) << alice.status().message();
+  EXPECT_EQ(alice->team_role, std::optional<std::string>("write"));  // the best of read, write and an odd word
+  EXPECT_EQ(alice->org_role, std::optional<std::string>("member"));
+  EXPECT_EQ(alice->package_role, std::nullopt);  // a team role is not a role of her own
+  // The admins team holds acme/lib, not acme/app; alice is not in it anyway.
+  EXPECT_EQ(ids->access_facts("acme/lib", "acme", "alice")->team_role, std::nullopt);
+  // A word that is no role is returned when it is all there is: the caller ranks it as none.
+  EXPECT_EQ(ids->access_facts("acme/app", "acme", "bob")->team_role, std::optional<std::string>("bogus"));
+  // Another org's team, anonymous callers, unknown users and missing packages: nothing.
+  EXPECT_EQ(ids->access_facts("acme/app", "acme", "carol")->team_role, std::nullopt);
+  EXPECT_EQ(ids->access_facts("other/app", "other", "carol")->team_role, std::optional<std::string>("admin"));
+  EXPECT_EQ(ids->access_facts("acme/app", "acme", "")->team_role, std::nullopt);
+  EXPECT_EQ(ids->access_facts("acme/app", "acme", "nobody")->team_role, std::nullopt);
+  EXPECT_EQ(ids->access_facts("acme/new", "acme", "alice")->team_role, std::nullopt);
+  EXPECT_EQ(ids->access_facts("acme/app/sub", "acme", "alice")->team_role, std::nullopt);
+  // The owner named by the caller is what counts: the same package asked about under another owner.
+  EXPECT_EQ(ids->access_facts("acme/app", "other", "alice")->team_role, std::nullopt);
+
+  // Leaving a team or the org ends what the team gave.
+  ASSERT_TRUE(*ids->remove_team_member("acme", "writers", "alice"));
+  EXPECT_EQ(ids->access_facts("acme/app", "acme", "alice")->team_role, std::optional<std::string>("read"));
+  ASSERT_TRUE(*ids->remove_membership("acme", "alice"));
+  EXPECT_EQ(ids->access_facts("acme/app", "acme", "alice")->team_role, std::nullopt);
+}
+
 // ---- Authorization facts ----
 
 TEST_P(MetaIdentitySuite, AccessFactsOfNothingAreAllAbsent) {
@@ -490,6 +688,7 @@ TEST_P(MetaIdentitySuite, AccessFactsOfNothingAreAllAbsent) {
   EXPECT_EQ(f->owner_default_visibility, "private");
   EXPECT_EQ(f->org_role, std::nullopt);
   EXPECT_EQ(f->package_role, std::nullopt);
+  EXPECT_EQ(f->team_role, std::nullopt);
 }
 
 TEST_P(MetaIdentitySuite, AccessFactsOfAnOrgPackageMatchTheSeparateReads) {

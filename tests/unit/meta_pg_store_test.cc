@@ -18,6 +18,7 @@
 #include "meta/migrations.h"
 #include "meta/pg_store.h"
 #include "meta/queries.h"
+#include "unit/meta_package_suite.h"
 #include "unit/meta_store_suite.h"
 #include "unit/pg_test_server.h"
 
@@ -46,6 +47,23 @@ using suite::MetaStoreSuite;
 INSTANTIATE_TEST_SUITE_P(Postgres, MetaStoreSuite, ::testing::Values(suite::StoreDriver{"postgres", make_pg}),
                          suite::DriverName());
 
+suite::PackageStores make_pg_packages() {
+  auto made = make_pg();
+  if (!made.store) return {};
+  auto* store = static_cast<PgStore*>(made.store.get());
+  suite::PackageStores out{store, &store->packages(), nullptr};
+  // The store first, then the scratch database it used.
+  out.resources = std::shared_ptr<void>(nullptr, [s = std::shared_ptr<MetadataStore>(std::move(made.store)),
+                                                  db = made.resources](void*) mutable { s.reset(); });
+  return out;
+}
+
+using suite::PackageSuite;
+
+INSTANTIATE_TEST_SUITE_P(Postgres, PackageSuite,
+                         ::testing::Values(suite::PackageDriver{"postgres", make_pg_packages}),
+                         suite::PackageDriverName());
+
 // A TCP port on 127.0.0.1 with nothing listening on it.
 int closed_port() {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -67,7 +85,10 @@ ManifestRecord make_manifest(const std::string& repo, const std::string& content
                         .content = content,
                         .subject = std::nullopt,
                         .annotations_json = "",
-                        .created_at = 0};
+                        .created_at = 0,
+                        .description = {},
+                        .source = {},
+                        .licenses = {}};
 }
 
 class PgStoreTest : public ::testing::Test {
@@ -169,7 +190,11 @@ TEST_F(PgStoreTest, ManifestRefsAreStoredAndRemovedWithTheManifest) {
   Raw db(url_);
   EXPECT_EQ(db.scalar("SELECT count(*) FROM manifest_ref WHERE kind = 'blob'"), 2);
   EXPECT_EQ(db.scalar("SELECT count(*) FROM manifest_ref WHERE kind = 'manifest'"), 1);
-  ASSERT_TRUE(*store->delete_manifest("r", m.digest));
+  auto deleted = store->delete_manifest("r", m.digest, 5);
+  ASSERT_TRUE(deleted.ok() && deleted->outcome == ManifestDeletion::Outcome::deleted);
+  // A soft delete keeps the references (a restore needs them); the purge after the window removes them.
+  EXPECT_EQ(db.scalar("SELECT count(*) FROM manifest_ref"), 3);
+  ASSERT_TRUE(store->packages().purge(6, 100).ok());
   EXPECT_EQ(db.scalar("SELECT count(*) FROM manifest_ref"), 0);
 }
 

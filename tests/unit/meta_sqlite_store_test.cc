@@ -12,6 +12,7 @@
 
 #include "meta/migrations.h"
 #include "meta/sqlite_store.h"
+#include "unit/meta_package_suite.h"
 #include "unit/meta_store_suite.h"
 #include "unit/sqlite_test_db.h"
 
@@ -37,6 +38,22 @@ using suite::MetaStoreSuite;
 
 INSTANTIATE_TEST_SUITE_P(Sqlite, MetaStoreSuite,
                          ::testing::Values(suite::StoreDriver{"sqlite", make_sqlite}), suite::DriverName());
+
+suite::PackageStores make_sqlite_packages() {
+  auto made = make_sqlite();
+  if (!made.store) return {};
+  auto* store = static_cast<SqliteStore*>(made.store.get());
+  suite::PackageStores out{store, &store->packages(), nullptr};
+  out.resources = std::shared_ptr<void>(nullptr, [s = std::shared_ptr<MetadataStore>(std::move(made.store)),
+                                                  dir = made.resources](void*) mutable { s.reset(); });
+  return out;
+}
+
+using suite::PackageSuite;
+
+INSTANTIATE_TEST_SUITE_P(Sqlite, PackageSuite,
+                         ::testing::Values(suite::PackageDriver{"sqlite", make_sqlite_packages}),
+                         suite::PackageDriverName());
 
 using SqliteStoreTest = sqlite_test::SqliteFileTest;
 
@@ -68,7 +85,10 @@ TEST_F(SqliteStoreTest, ReopeningKeepsData) {
                           .content = "{}",
                           .subject = std::nullopt,
                           .annotations_json = "",
-                          .created_at = 0};
+                          .created_at = 0,
+                          .description = {},
+                          .source = {},
+                          .licenses = {}};
   {
     auto store = open();
     ASSERT_NE(store, nullptr);
@@ -107,7 +127,10 @@ TEST_F(SqliteStoreTest, ManifestRefsAreStoredAndRemovedWithTheManifest) {
                           .content = "idx",
                           .subject = std::nullopt,
                           .annotations_json = "",
-                          .created_at = 0};
+                          .created_at = 0,
+                          .description = {},
+                          .source = {},
+                          .licenses = {}};
   ManifestRefs refs{.blobs = {oci::Digest::of("a"), oci::Digest::of("b")}, .manifests = {oci::Digest::of("c")}};
   ASSERT_TRUE(store->put_manifest(m, refs, std::nullopt, 1).ok());
   ASSERT_TRUE(store->put_manifest(m, refs, std::nullopt, 2).ok());  // no duplicate refs
@@ -116,7 +139,11 @@ TEST_F(SqliteStoreTest, ManifestRefsAreStoredAndRemovedWithTheManifest) {
     EXPECT_EQ(db.scalar("SELECT count(*) FROM manifest_ref WHERE kind = 'blob'"), 2);
     EXPECT_EQ(db.scalar("SELECT count(*) FROM manifest_ref WHERE kind = 'manifest'"), 1);
   }
-  ASSERT_TRUE(*store->delete_manifest("r", m.digest));
+  auto deleted = store->delete_manifest("r", m.digest, 5);
+  ASSERT_TRUE(deleted.ok() && deleted->outcome == ManifestDeletion::Outcome::deleted);
+  // A soft delete keeps the references (a restore needs them); the purge after the window removes them.
+  EXPECT_EQ(RawDb(file_).scalar("SELECT count(*) FROM manifest_ref"), 3);
+  ASSERT_TRUE(store->packages().purge(6, 100).ok());
   EXPECT_EQ(RawDb(file_).scalar("SELECT count(*) FROM manifest_ref"), 0);
 }
 
@@ -161,6 +188,61 @@ TEST(MigrationsTest, RenderReplacesEveryDialectToken) {
   EXPECT_EQ(render("x {{BLOB}} y", Dialect::postgres), "x BYTEA y");
   EXPECT_EQ(render("x {{BLOB}} y", Dialect::sqlite), "x BLOB y");
   EXPECT_EQ(render("{{UNKNOWN}}", Dialect::sqlite), "{{UNKNOWN}}");
+}
+
+// A database from before the package model (migration 4) has manifests but no versions: opening it builds
+// them, with their sizes, as pushes would have.
+TEST_F(SqliteStoreTest, OpeningBuildsTheVersionsOfManifestsPushedBeforeThePackageModel) {
+  auto manifest = [](const std::string& content, std::optional<oci::Digest> subject) {
+    return ManifestRecord{.repository = "acme/app",
+                          .digest = oci::Digest::of(content),
+                          .media_type = "application/vnd.oci.image.manifest.v1+json",
+                          .artifact_type = std::nullopt,
+                          .content = content,
+                          .subject = std::move(subject),
+                          .annotations_json = "",
+                          .created_at = 0,
+                          .description = {},
+                          .source = {},
+                          .licenses = {}};
+  };
+  auto platform = manifest("platform", std::nullopt);
+  auto index = manifest("index", std::nullopt);
+  index.media_type = "application/vnd.oci.image.index.v1+json";
+  auto sig = manifest("sig", index.digest);
+  auto other = manifest("other", std::nullopt);
+  auto layer = oci::Digest::of("layer"), sig_layer = oci::Digest::of("sig-layer");
+  {
+    auto store = open();
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store->record_blob(layer, 700).ok());
+    ASSERT_TRUE(store->record_blob(sig_layer, 50).ok());
+    ASSERT_TRUE(store->put_manifest(platform, ManifestRefs{.blobs = {layer}, .manifests = {}}, std::nullopt, 10).ok());
+    ASSERT_TRUE(store->put_manifest(index, ManifestRefs{.blobs = {}, .manifests = {platform.digest}}, "v1", 20).ok());
+    ASSERT_TRUE(store->put_manifest(sig, ManifestRefs{.blobs = {sig_layer}, .manifests = {}}, std::nullopt, 30).ok());
+    ASSERT_TRUE(store->put_manifest(other, ManifestRefs{.blobs = {layer}, .manifests = {}}, "v2", 40).ok());
+  }
+  {
+    // Back to what version 3 knew: manifests, refs and tags only.
+    RawDb db(file_, RawDb::Mode::read_write);
+    ASSERT_TRUE(db.exec("DELETE FROM version_blob; DELETE FROM deleted_tag; DELETE FROM package_version; "
+                        "DELETE FROM package_blob; DELETE FROM owner_blob; DELETE FROM owner_usage; "
+                        "UPDATE blob SET live_versions = 0; "
+                        "UPDATE repository SET versions_ready = 0, version_count = 0, size = 0"));
+  }
+  auto store = open();
+  ASSERT_NE(store, nullptr);
+  auto listed = store->packages().list_versions("acme/app", VersionState::active, 0, 10);
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->items.size(), 2u);
+  EXPECT_EQ(listed->items[0].digest, other.digest);  // newest first, by the manifests' push times
+  EXPECT_EQ(listed->items[0].created_at, 40);
+  EXPECT_EQ(listed->items[1].digest, index.digest);
+  EXPECT_EQ(listed->items[1].size, 750u);
+  EXPECT_EQ(listed->items[1].tags, std::vector<std::string>{"v1"});
+  EXPECT_EQ(listed->items[1].parts.size(), 2u);
+  EXPECT_EQ((*store->packages().get_package("acme/app"))->size, 750u);
+  EXPECT_EQ(RawDb(file_).scalar("SELECT count(*) FROM repository WHERE versions_ready = 0"), 0);
 }
 
 }  // namespace

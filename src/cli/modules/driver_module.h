@@ -16,6 +16,7 @@
 #include "common/status.h"
 #include "meta/identity_store.h"
 #include "meta/metadata_store.h"
+#include "meta/package_store.h"
 #include "storage/blob_store.h"
 #include "storage/s3_client.h"
 
@@ -24,6 +25,7 @@ namespace berth::cli::modules {
 struct OpenedMetadata {
   std::unique_ptr<meta::MetadataStore> store;
   meta::IdentityStore* identity = nullptr;  // owned by `store`
+  meta::PackageStore* packages = nullptr;   // owned by `store`
 };
 
 struct OpenedBlobs {

@@ -10,6 +10,7 @@ extern "C" __attribute__((visibility("default"))) Result<cli::modules::OpenedMet
   if (!store.ok()) return store.status();
   cli::modules::OpenedMetadata opened;
   opened.identity = &(*store)->identity();
+  opened.packages = &(*store)->packages();
   opened.store = std::move(*store);
   return opened;
 }

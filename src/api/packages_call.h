@@ -1,0 +1,86 @@
+// What the packages API's handlers share: the path a request names and the call being answered (who,
+// with which scopes, at which URLs). packages_api.cc authenticates and routes; packages_handlers.cc
+// answers package and version requests.
+//
+// Internal to api/.
+#pragma once
+
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "api/github.h"
+#include "api/packages_api.h"
+#include "api/packages_json.h"
+
+namespace berth::api::packages_call {
+
+using auth::Action;
+using auth::Identity;
+
+// What a path under the prefix names.
+struct Target {
+  enum class Kind { none, root, graphql, user, account, org, packages, package, package_restore, versions, version,
+                    version_restore };
+  Kind kind = Kind::none;
+  enum class OwnerKind { self, user, org };  // /user, /users/{name}, /orgs/{name}
+  OwnerKind owner_kind = OwnerKind::self;
+  std::string owner;           // decoded; empty for /user
+  std::string package_type;    // decoded
+  std::string package;         // decoded short name
+  bool bad_encoding = false;
+  std::string version;         // as sent
+};
+
+// One request: who calls, with which scopes, and the URLs to answer with.
+struct Call {
+  const PackagesApiOptions& options;
+  http::Request& request;
+  Identity identity;
+  bool auth_off = false;
+  packages_json::Links links;
+  std::string prefix;
+
+  bool anonymous() const { return !auth_off && identity.anonymous(); }
+  bool has_scope(std::string_view scope) const { return auth_off || identity.scopes.count(std::string(scope)) > 0; }
+  bool may_read_scope() const { return has_scope("read:packages") || has_scope("write:packages"); }
+
+  // GitHub's scope headers on every answer to an authenticated call.
+  http::Response finish(http::Response r, std::string_view accepted) const {
+    if (!auth_off && !identity.anonymous()) {
+      std::string scopes;
+      for (const auto& s : identity.scopes) scopes += (scopes.empty() ? "" : ", ") + s;
+      r.headers.set("X-OAuth-Scopes", scopes);
+    }
+    if (!accepted.empty()) r.headers.set("X-Accepted-OAuth-Scopes", std::string(accepted));
+    return r;
+  }
+
+  // 403 when the token lacks a scope the endpoint needs (GitHub names the scope).
+  std::optional<http::Response> require_scopes(bool need_delete, bool need_write, std::string_view accepted,
+                                               std::string_view what) const {
+    if (auth_off || identity.anonymous()) return std::nullopt;
+    std::vector<std::string> missing;
+    if (!may_read_scope()) missing.push_back("read:packages");
+    if (need_delete && !has_scope("delete:packages")) missing.push_back("delete:packages");
+    if (need_write && !has_scope("write:packages")) missing.push_back("write:packages");
+    if (missing.empty()) return std::nullopt;
+    std::string names;
+    for (const auto& m : missing) names += (names.empty() ? "" : ", ") + m;
+    return finish(github::error(403, "You need at least " + names + " scope" + (missing.size() > 1 ? "s" : "") +
+                                         " to " + std::string(what) + "."),
+                  accepted);
+  }
+
+  std::set<Action> rights(const std::string& repository) const {
+    if (auth_off) return {Action::pull, Action::push, Action::del, Action::restore};
+    return options.access->permitted(identity, repository);
+  }
+};
+
+// Package and version requests (everything under OWNER/packages).
+http::Response handle_packages(Call& call, const Target& target);
+
+}  // namespace berth::api::packages_call
