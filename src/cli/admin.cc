@@ -7,10 +7,8 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
-#include <pwd.h>
-#include <unistd.h>
-
 #include "auth/secrets.h"
+#include "cli/admin_support.h"
 #include "cli/admin_teams.h"
 #include "cli/config.h"
 #include "cli/backends.h"
@@ -26,10 +24,7 @@ struct Target {
   std::string data;
 };
 
-int fail(const std::string& message) {
-  std::cerr << "berth admin: " << message << "\n";
-  return 1;
-}
+int fail(const std::string& message) { return admin_fail(message); }
 
 // Parses "30d", "12h", "15m", "90s" (or plain seconds).
 std::optional<int64_t> parse_duration(const std::string& text) {
@@ -73,18 +68,7 @@ std::string format_time(std::optional<int64_t> t) {
   return buf;
 }
 
-int64_t now() { return static_cast<int64_t>(std::time(nullptr)); }
-
-// Who made a change through the CLI: the operator's Unix account, since the CLI has no login of its own.
-std::string admin_actor() {
-  struct passwd pw {};
-  struct passwd* found = nullptr;
-  char buf[4096];
-  if (::getpwuid_r(::geteuid(), &pw, buf, sizeof buf, &found) == 0 && found && found->pw_name && *found->pw_name) {
-    return std::string("admin:") + found->pw_name;
-  }
-  return "admin";
-}
+int64_t now() { return admin_now(); }
 
 // How token events name their object: the owner's name first, so `audit --actor USER` finds them.
 std::string token_target(const std::string& user, int64_t id) { return user + "/token:" + std::to_string(id); }
@@ -114,15 +98,8 @@ int with_stores(const Target& target, const std::function<int(Stores&)>& body) {
   return body(*stores);
 }
 
-// Writes a change made through the CLI to the audit log. The change is already made when this runs, so a
-// failure to record it is reported, not turned into a failed command.
 void record_change(Stores& stores, std::string action, std::string target, std::string detail = "") {
-  meta::AuditEvent event{0, now(), admin_actor(), std::move(action), std::move(target), "allowed", "cli",
-                         std::move(detail)};
-  if (Status s = stores.identity().record_audit(event); !s.ok()) {
-    std::cerr << "berth admin: warning: the change was made but not recorded in the audit log: " << s.message()
-              << "\n";
-  }
+  record_admin_change(stores.identity(), std::move(action), std::move(target), std::move(detail));
 }
 
 // `audit --actor NAME`: what NAME did (as a user or through a CI token) and what was done to NAME's

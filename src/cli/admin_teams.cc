@@ -1,14 +1,12 @@
 #include "cli/admin_teams.h"
 
-#include <pwd.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <ctime>
 #include <iostream>
 #include <memory>
 #include <string>
 
+#include "cli/admin_support.h"
 #include "cli/backends.h"
 #include "cli/config.h"
 #include "oci/name.h"
@@ -17,13 +15,7 @@ namespace berth::cli {
 
 namespace {
 
-// The small helpers below have equivalents in admin.cc, which keeps them file-local.
-int fail(const std::string& message) {
-  std::cerr << "berth admin: " << message << "\n";
-  return 1;
-}
-
-int64_t now() { return static_cast<int64_t>(std::time(nullptr)); }
+int fail(const std::string& message) { return admin_fail(message); }
 
 // What was given for `name` (e.g. "--data") on `cmd` or the nearest command above it that defines the
 // option; empty when it was not given. Looked up when the command runs, so these commands need nothing
@@ -49,25 +41,8 @@ int with_identity(const CLI::App* cmd, const std::function<int(meta::IdentitySto
   return body(*backends->identity);
 }
 
-// Who made a change, for the audit log: the operator's Unix account, since the CLI has no login of its own
-// (the same actor as admin.cc's changes).
-std::string actor() {
-  struct passwd pw {};
-  struct passwd* found = nullptr;
-  char buf[4096];
-  if (::getpwuid_r(::geteuid(), &pw, buf, sizeof buf, &found) == 0 && found && found->pw_name && *found->pw_name) {
-    return std::string("admin:") + found->pw_name;
-  }
-  return "admin";
-}
-
-// The change is already made when this runs, so a failure to record it is reported, not turned into a
-// failed command.
 void record(meta::IdentityStore& ids, std::string action, std::string target, std::string detail) {
-  meta::AuditEvent event{0, now(), actor(), std::move(action), std::move(target), "allowed", "cli", std::move(detail)};
-  if (Status s = ids.record_audit(event); !s.ok()) {
-    std::cerr << "berth admin: warning: the change was made but not recorded in the audit log: " << s.message() << "\n";
-  }
+  record_admin_change(ids, std::move(action), std::move(target), std::move(detail));
 }
 
 // Checked when the command line is parsed, before any store is opened. Team names follow the grammar of
@@ -116,7 +91,7 @@ void add_team_commands(CLI::App& admin, std::function<int()>& run) {
   create->add_option("ORG", args->org)->required();
   create->add_option("TEAM", args->team)->required()->check(kTeamName);
   on_run(create, [args](meta::IdentityStore& ids) {
-    auto id = ids.create_team(args->org, args->team, now());
+    auto id = ids.create_team(args->org, args->team, admin_now());
     if (!id.ok()) return fail(id.status().message());
     record(ids, "team.create", args->team_path(), "");
     std::cerr << "created team " << args->team_path() << "\n";
