@@ -7,6 +7,7 @@
 #include <cctype>
 #include <charconv>
 #include <ctime>
+#include <regex>
 
 #include <nlohmann/json.hpp>
 
@@ -150,7 +151,11 @@ http::Response graphql(Call& call) {
     nlohmann::json body = {{"errors", {{{"message", "Berth's GraphQL endpoint answers only { viewer { login } }"}}}}};
     return github::json(200, body.dump());
   }
-  nlohmann::json body = {{"data", {{"viewer", {{"login", call.identity.user}, {"id", call.identity.user}}}}}};
+  // Only the fields asked for: gh decodes the answer into a struct of exactly those and fails on any other.
+  nlohmann::json viewer = {{"login", call.identity.user}};
+  static const std::regex kIdField(R"(\bid\b)");
+  if (std::regex_search(text, kIdField)) viewer["id"] = call.identity.user;
+  nlohmann::json body = {{"data", {{"viewer", std::move(viewer)}}}};
   return github::json(200, body.dump());
 }
 

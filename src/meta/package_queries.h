@@ -57,7 +57,7 @@ inline constexpr std::string_view kDescribeVersion =
 inline constexpr std::string_view kMarkVersionDeleted =
     "UPDATE package_version SET deleted_at = ?, deleted_with_package = ?, updated_at = ? WHERE id = ?";
 inline constexpr std::string_view kTouchVersion = "UPDATE package_version SET updated_at = ? WHERE id = ?";
-inline constexpr std::string_view kSetVersionSize = "UPDATE package_version SET size = ? WHERE id = ?";
+inline constexpr std::string_view kSetVersionSize = "UPDATE package_version SET size = ?, members = ? WHERE id = ?";
 inline constexpr std::string_view kAddVersionDownloads =
     "UPDATE package_version SET downloads = downloads + ? WHERE id = ?";
 inline constexpr std::string_view kDeleteVersionRow = "DELETE FROM package_version WHERE id = ?";
@@ -167,17 +167,20 @@ inline constexpr std::string_view kTakeNameBack =
     "UPDATE repository SET name = deleted_name, deleted_name = NULL, deleted_at = NULL, updated_at = ? WHERE id = ?";
 
 // ---- Versions ----
-// Columns read by version_row(): id, repository_id, digest, media_type, content, created_at, updated_at,
-// deleted_at, size, unique size, downloads, description, source, licenses.
+// Columns read by version_row(): id, repository_id, digest, media_type, members, created_at, updated_at,
+// deleted_at, size, unique size, downloads, description, source, licenses. A page touches only the
+// version rows, their blob sets and the blobs: the manifest's bytes (read only for an index) and its
+// parts (walked only when it has any) would be random reads of other tables for every row, more pages
+// than SQLite's capped cache holds.
 // The unique size: the version's blobs that no other live version references (live_versions is 1 for a
 // blob only this live version holds, 0 for one only deleted versions hold). Sums are cast: PostgreSQL's
 // SUM of BIGINT is NUMERIC.
 #define BERTH_META_VERSION_SELECT                                                                          \
-  "SELECT v.id, v.repository_id, v.digest, v.media_type, m.content, v.created_at, v.updated_at, "           \
+  "SELECT v.id, v.repository_id, v.digest, v.media_type, v.members, v.created_at, v.updated_at, "           \
   "v.deleted_at, v.size, (SELECT CAST(COALESCE(SUM(b.size), 0) AS BIGINT) FROM version_blob vb JOIN blob b " \
   "ON b.digest = vb.digest WHERE vb.version_id = v.id AND b.live_versions <= "                               \
   "CASE WHEN v.deleted_at IS NULL THEN 1 ELSE 0 END), v.downloads, v.description, v.source, v.licenses "    \
-  "FROM package_version v JOIN manifest m ON m.repository_id = v.repository_id AND m.digest = v.digest "
+  "FROM package_version v "
 inline constexpr std::string_view kListLiveVersions =
     BERTH_META_VERSION_SELECT
     "WHERE v.repository_id = ? AND v.deleted_at IS NULL ORDER BY v.created_at DESC, v.id DESC LIMIT ? OFFSET ?";
@@ -186,6 +189,8 @@ inline constexpr std::string_view kListDeletedVersions =
     "WHERE v.repository_id = ? AND v.deleted_at IS NOT NULL ORDER BY v.created_at DESC, v.id DESC LIMIT ? OFFSET ?";
 inline constexpr std::string_view kGetVersion = BERTH_META_VERSION_SELECT "WHERE v.repository_id = ? AND v.id = ?";
 #undef BERTH_META_VERSION_SELECT
+inline constexpr std::string_view kManifestContent =
+    "SELECT content FROM manifest WHERE repository_id = ? AND digest = ?";
 inline constexpr std::string_view kRepositoryVersionCount = "SELECT version_count FROM repository WHERE id = ?";
 inline constexpr std::string_view kCountDeletedVersions =
     "SELECT COUNT(*) FROM package_version WHERE repository_id = ? AND deleted_at IS NOT NULL";
@@ -209,9 +214,10 @@ inline constexpr std::string_view kManifestsToPurge =
     "AND NOT EXISTS (SELECT 1 FROM package_version v WHERE v.repository_id = m.repository_id "
     "AND v.digest = m.digest) LIMIT ?";
 inline constexpr std::string_view kPackagesToPurge =
-    "SELECT r.id FROM repository r WHERE r.deleted_at IS NOT NULL AND r.deleted_at < ? "
+    "SELECT r.id FROM repository r WHERE r.deleted_at IS NOT NULL AND r.deleted_at < ? AND r.deleted_name IS NOT NULL "
     "AND NOT EXISTS (SELECT 1 FROM manifest m WHERE m.repository_id = r.id) LIMIT ?";
-// Everything that refers to a purged repository, children first (foreign keys).
+// Everything that refers to a purged repository, children first (foreign keys). The row itself stays as a
+// tombstone that can no longer be restored: SQLite would otherwise give its id to the next new package.
 inline constexpr std::string_view kPurgeRepositoryRows[] = {
     "DELETE FROM version_blob WHERE version_id IN (SELECT id FROM package_version WHERE repository_id = ?)",
     "DELETE FROM deleted_tag WHERE version_id IN (SELECT id FROM package_version WHERE repository_id = ?)",
@@ -221,7 +227,7 @@ inline constexpr std::string_view kPurgeRepositoryRows[] = {
     "DELETE FROM repository_blob WHERE repository_id = ?",
     "DELETE FROM upload WHERE repository_id = ?",
     "DELETE FROM package_role WHERE repository_id = ?",
-    "DELETE FROM repository WHERE id = ?",
+    "UPDATE repository SET deleted_name = NULL WHERE id = ?",
 };
 
 }  // namespace berth::meta::sql

@@ -52,7 +52,8 @@ struct VersionRecord {
   int64_t package_id = 0;
   oci::Digest digest;  // of the top-level manifest
   std::string media_type;
-  std::string content;  // the top-level manifest's bytes (an index names its platforms)
+  std::string content;  // an index's bytes (it names its platforms); empty for an image manifest
+  uint64_t members = 1;  // manifests in the version, its top-level one included
   int64_t created_at = 0;
   int64_t updated_at = 0;
   std::optional<int64_t> deleted_at;

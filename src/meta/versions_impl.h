@@ -223,7 +223,7 @@ Status refresh_blobs(Connection& c, const Repo& repo, int64_t version_id, const 
     if (row) bytes = st.column_int64(0);
   }
   META_TRY(st, c.prepare(sql::kSetVersionSize));
-  return st.bind(1, bytes).bind(2, version_id).run();
+  return st.bind(1, bytes).bind(2, static_cast<int64_t>(member_list.size())).bind(3, version_id).run();
 }
 
 // Counts every blob of the version's stored set in (+1, it became live) or out (-1, it was deleted).

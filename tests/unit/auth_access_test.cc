@@ -145,7 +145,8 @@ meta::AccessFacts facts_from_separate_reads(meta::IdentityStore& store, const Id
   }
   if (facts.visibility && facts.owner_kind == AccountKind::org) {
     auto rank = [](const std::string& role) { return role == "admin" ? 3 : role == "write" ? 2 : role == "read" ? 1 : 0; };
-    for (const meta::TeamPackageRole& held : *store.list_team_package_roles(repository)) {
+    auto held_roles = store.list_team_package_roles(repository);  // named: the loop must not outlive it
+    for (const meta::TeamPackageRole& held : *held_roles) {
       if (held.org != owner) continue;
       auto members = store.list_team_members(owner, held.team);
       if (std::find(members->begin(), members->end(), identity.user) == members->end()) continue;
