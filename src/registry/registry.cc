@@ -112,7 +112,10 @@ Result<PutManifestResult> Registry::put_manifest(const std::string& repository, 
                               body,
                               parsed->subject ? std::optional<oci::Digest>(parsed->subject->digest) : std::nullopt,
                               parsed->annotations_json,
-                              now()};
+                              now(),
+                              {},
+                              {},
+                              {}};
   if (!parsed->subject) {
     // A top-level manifest starts a version: what the packages API says of it.
     ImageInfo info = describe_image(repository, *parsed);

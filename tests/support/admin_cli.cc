@@ -36,7 +36,9 @@ std::string CliResult::describe() const {
 }
 
 CliResult run_admin(const std::filesystem::path& data_dir, const std::vector<std::string>& args) {
-  BerthCall call{.args = {"admin", "--data", data_dir.string()}, .data_dir = data_dir};
+  BerthCall call;
+  call.args = {"admin", "--data", data_dir.string()};
+  call.data_dir = data_dir;
   call.args.insert(call.args.end(), args.begin(), args.end());
   return run_berth(call);
 }
