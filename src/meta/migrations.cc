@@ -163,6 +163,8 @@ ALTER TABLE repository ADD COLUMN tag_version BIGINT NOT NULL DEFAULT 0;
 //   per package and per owner, so that a version's unique size and the package and owner totals (each
 //   blob counted once) are maintained on every change rather than computed by scanning.
 // - deleted_tag: the tags a deleted version had, put back when it is restored.
+// - The indexes over deleted rows are partial: a push adds no entry to them (every entry is a page
+//   written to the WAL; measured on manifest PUTs).
 // - package_version.members: how many manifests the version has (1: only its top-level one), so a listing
 //   walks the parts of only those that have any. Version ids never come back (AUTOINCREMENT), and
 //   repository rows are never deleted (a purged package stays as a tombstone), so an id a client holds
@@ -202,7 +204,7 @@ CREATE TABLE package_version (
   UNIQUE (repository_id, digest)
 );
 CREATE INDEX package_version_newest ON package_version (repository_id, created_at, id);
-CREATE INDEX package_version_deleted ON package_version (deleted_at);
+CREATE INDEX package_version_deleted ON package_version (deleted_at) WHERE deleted_at IS NOT NULL;
 
 CREATE TABLE version_blob (
   version_id BIGINT NOT NULL REFERENCES package_version(id),
@@ -236,9 +238,8 @@ CREATE TABLE deleted_tag (
   PRIMARY KEY (version_id, name)
 );
 
-CREATE INDEX manifest_deleted ON manifest (deleted_at);
-CREATE INDEX manifest_deleted_in ON manifest (repository_id, deleted_in);
-CREATE INDEX manifest_ref_parents ON manifest_ref (repository_id, child_digest, kind, manifest_digest);
+CREATE INDEX manifest_deleted ON manifest (deleted_at) WHERE deleted_at IS NOT NULL;
+CREATE INDEX manifest_deleted_in ON manifest (repository_id, deleted_in) WHERE deleted_at IS NOT NULL;
 )sql";
 
 // Version 5: teams inside an org, as GitHub has them: members (users of the org) and a role per package

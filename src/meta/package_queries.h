@@ -10,6 +10,9 @@
 namespace berth::meta::sql {
 
 // ---- Manifests of a version: walking its graph (live rows, or rows deleted with a version) ----
+// Looking up a manifest's parents: `+r.repository_id` keeps SQLite off the primary key (repository first,
+// which would scan the repository's every reference) and on manifest_ref_by_child (child digest, kind);
+// PostgreSQL reads the unary plus as a no-op.
 inline constexpr std::string_view kManifestState =
     "SELECT deleted_at, deleted_in, subject, media_type, artifact_type, size FROM manifest "
     "WHERE repository_id = ? AND digest = ?";
@@ -20,7 +23,7 @@ inline constexpr std::string_view kLiveChildren =
 inline constexpr std::string_view kLiveParents =
     "SELECT r.manifest_digest FROM manifest_ref r "
     "JOIN manifest m ON m.repository_id = r.repository_id AND m.digest = r.manifest_digest "
-    "WHERE r.repository_id = ? AND r.child_digest = ? AND r.kind = 'manifest' AND m.deleted_at IS NULL";
+    "WHERE +r.repository_id = ? AND r.child_digest = ? AND r.kind = 'manifest' AND m.deleted_at IS NULL";
 // The next layer of a walk down a version in one statement: index children, then referrers. Parameters:
 // repository, digest, repository, digest.
 inline constexpr std::string_view kLiveBelow =
@@ -49,7 +52,7 @@ inline constexpr std::string_view kVersionByDigest =
     "SELECT id, deleted_at FROM package_version WHERE repository_id = ? AND digest = ?";
 inline constexpr std::string_view kInsertVersion =
     "INSERT INTO package_version (repository_id, digest, media_type, created_at, updated_at, description, source, "
-    "licenses) VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
+    "licenses) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id";
 inline constexpr std::string_view kReviveVersion =
     "UPDATE package_version SET deleted_at = NULL, deleted_with_package = 0, updated_at = ? WHERE id = ?";
 inline constexpr std::string_view kDescribeVersion =
@@ -81,7 +84,8 @@ inline constexpr std::string_view kDeleteVersionBlobs = "DELETE FROM version_blo
 inline constexpr std::string_view kVersionBlobBytes =
     "SELECT CAST(COALESCE(SUM(b.size), 0) AS BIGINT) FROM version_blob vb JOIN blob b ON b.digest = vb.digest "
     "WHERE vb.version_id = ?";
-inline constexpr std::string_view kCountBlobLive = "UPDATE blob SET live_versions = live_versions + ? WHERE digest = ?";
+inline constexpr std::string_view kCountBlobLive =
+    "UPDATE blob SET live_versions = live_versions + ? WHERE digest = ? RETURNING size";
 // The upserts return the new count: 1 after an increment means the blob is new to the package (or owner),
 // 0 after a decrement that it has left it.
 inline constexpr std::string_view kCountPackageBlob =
@@ -122,7 +126,7 @@ inline constexpr std::string_view kRepositoriesWithoutVersions =
 inline constexpr std::string_view kTopLevelManifests =
     "SELECT m.digest, m.media_type, m.created_at FROM manifest m WHERE m.repository_id = ? AND m.subject IS NULL "
     "AND m.deleted_at IS NULL AND NOT EXISTS (SELECT 1 FROM manifest_ref r JOIN manifest p "
-    "ON p.repository_id = r.repository_id AND p.digest = r.manifest_digest WHERE r.repository_id = m.repository_id "
+    "ON p.repository_id = r.repository_id AND p.digest = r.manifest_digest WHERE +r.repository_id = m.repository_id "
     "AND r.child_digest = m.digest AND r.kind = 'manifest' AND p.deleted_at IS NULL) ORDER BY m.created_at, m.digest";
 inline constexpr std::string_view kMarkVersionsReady = "UPDATE repository SET versions_ready = 1 WHERE id = ?";
 inline constexpr std::string_view kRepositoryVersionsReady = "SELECT versions_ready FROM repository WHERE id = ?";
@@ -209,7 +213,7 @@ inline constexpr std::string_view kVersionsToPurge =
 // Deleted manifests no remaining manifest lists (their parents go first).
 inline constexpr std::string_view kManifestsToPurge =
     "SELECT m.repository_id, m.digest FROM manifest m WHERE m.deleted_at IS NOT NULL AND m.deleted_at < ? "
-    "AND NOT EXISTS (SELECT 1 FROM manifest_ref r WHERE r.repository_id = m.repository_id "
+    "AND NOT EXISTS (SELECT 1 FROM manifest_ref r WHERE +r.repository_id = m.repository_id "
     "AND r.child_digest = m.digest AND r.kind = 'manifest') "
     "AND NOT EXISTS (SELECT 1 FROM package_version v WHERE v.repository_id = m.repository_id "
     "AND v.digest = m.digest) LIMIT ?";

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -101,6 +102,10 @@ class Connection {
 class Pool : public sql::ConnectionPool<Connection, std::filesystem::path> {
  public:
   using ConnectionPool::ConnectionPool;
+  // Writers of this process queue here before BEGIN IMMEDIATE: a waiting writer is woken the moment the
+  // previous one commits, where SQLite's busy handler would sleep 1, 2, 5, 10… ms between tries (measured:
+  // half the manifest PUT rate at 8 concurrent pushes). Other processes still meet the busy timeout.
+  std::mutex writers;
 };
 
 // The SQLite transaction and retry rules: the shared store bodies (SqlMetadataStore, SqlIdentityStore)
@@ -115,6 +120,8 @@ Status transact(Pool& pool, bool write, Body&& body) {
   // Enough for a burst of writers: each waits up to the 5 s busy timeout per attempt.
   constexpr int kMaxAttempts = 4;
   Status s;
+  std::unique_lock<std::mutex> writing;
+  if (write) writing = std::unique_lock<std::mutex>(pool.writers);
   for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
     if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(5 << attempt));
     auto lease = pool.acquire();

@@ -131,14 +131,10 @@ Result<std::vector<int64_t>> live_versions_containing(Connection& c, int64_t rep
 // totals, where the blob is counted once however many versions hold it.
 template <class Connection>
 Status count_blob(Connection& c, const Repo& repo, const std::string& digest, int64_t delta) {
+  int64_t size = 0;  // 0 for a digest the registry has no blob row for (nothing to count)
   {
     META_TRY(st, c.prepare(sql::kCountBlobLive));
-    BERTH_RETURN_IF_ERROR(st.bind(1, delta).bind(2, digest).run());
-  }
-  int64_t size = 0;
-  {
-    META_TRY(st, c.prepare(sql::kBlobSize));
-    st.bind(1, digest);
+    st.bind(1, delta).bind(2, digest);
     META_TRY(row, st.step());
     if (row) size = st.column_int64(0);
   }
@@ -293,7 +289,7 @@ template <class Connection>
 Result<int64_t> start_version(Connection& c, const Repo& repo, const std::string& root, const VersionFacts& facts,
                               int64_t now) {
   int64_t id = 0;
-  bool was_live = false;
+  bool was_live = false, was_deleted = false;
   {
     META_TRY(st, c.prepare(sql::kVersionByDigest));
     st.bind(1, repo.id).bind(2, root);
@@ -301,6 +297,7 @@ Result<int64_t> start_version(Connection& c, const Repo& repo, const std::string
     if (row) {
       id = st.column_int64(0);
       was_live = st.column_is_null(1);
+      was_deleted = !was_live;
     }
   }
   if (was_live) return id;
@@ -318,16 +315,14 @@ Result<int64_t> start_version(Connection& c, const Repo& repo, const std::string
     META_TRY(st, c.prepare(sql::kReviveVersion));
     BERTH_RETURN_IF_ERROR(st.bind(1, now).bind(2, id).run());
   } else {
-    {
-      META_TRY(st, c.prepare(sql::kInsertVersion));
-      st.bind(1, repo.id).bind(2, root).bind(3, facts.media_type).bind(4, facts.created_at).bind(5, now);
-      BERTH_RETURN_IF_ERROR(st.bind(6, facts.description).bind(7, facts.source).bind(8, facts.licenses).run());
-    }
-    META_TRY(found, live_version_of(c, repo.id, root));
-    if (!found) return Status(Errc::internal, "version vanished after insert: " + root);
-    id = *found;
+    META_TRY(st, c.prepare(sql::kInsertVersion));
+    st.bind(1, repo.id).bind(2, root).bind(3, facts.media_type).bind(4, facts.created_at).bind(5, now);
+    st.bind(6, facts.description).bind(7, facts.source).bind(8, facts.licenses);
+    META_TRY(row, st.step());
+    if (!row) return Status(Errc::internal, "version insert returned no id: " + root);
+    id = st.column_int64(0);
   }
-  if (!facts.description.empty() || !facts.source.empty() || !facts.licenses.empty()) {
+  if (was_deleted && (!facts.description.empty() || !facts.source.empty() || !facts.licenses.empty())) {
     META_TRY(st, c.prepare(sql::kDescribeVersion));
     BERTH_RETURN_IF_ERROR(st.bind(1, facts.description).bind(2, facts.source).bind(3, facts.licenses).bind(4, id).run());
   }
