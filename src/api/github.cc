@@ -2,7 +2,6 @@
 
 #include <cctype>
 #include <charconv>
-#include <ctime>
 
 #include <nlohmann/json.hpp>
 
@@ -15,18 +14,11 @@ http::Response json(int status, std::string body) {
   return r;
 }
 
+http::Response not_found() { return error(404, "Not Found"); }
+
 http::Response error(int status, std::string message, std::string_view documentation_url) {
   nlohmann::json body = {{"message", std::move(message)}, {"documentation_url", std::string(documentation_url)}};
   return json(status, body.dump());
-}
-
-std::string iso8601(int64_t unix_seconds) {
-  std::time_t t = static_cast<std::time_t>(unix_seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
 }
 
 namespace {

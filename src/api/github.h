@@ -21,8 +21,8 @@ http::Response error(int status, std::string message, std::string_view documenta
 // A JSON body with GitHub's content type.
 http::Response json(int status, std::string body);
 
-// "2026-12-03T08:00:00Z".
-std::string iso8601(int64_t unix_seconds);
+// GitHub's 404 body.
+http::Response not_found();
 
 struct Page {
   uint64_t number = 1;    // from 1

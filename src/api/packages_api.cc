@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/github.h"
+#include "common/time.h"
 #include "api/packages_call.h"
 #include "api/packages_json.h"
 #include "auth/secrets.h"
@@ -27,8 +28,6 @@ using auth::Identity;
 
 constexpr std::string_view kPrefixes[] = {"/api/v3", "/api"};
 constexpr size_t kMaxBody = 64 * 1024;  // GraphQL queries; nothing else has a body
-
-bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
 
 std::vector<std::string_view> split_path(std::string_view path) {
   std::vector<std::string_view> out;
@@ -115,7 +114,7 @@ Target parse_target(std::string_view rest) {
 
 }  // namespace
 
-bool PackagesApi::handles(std::string_view path) { return path == "/api" || starts_with(path, "/api/"); }
+bool PackagesApi::handles(std::string_view path) { return path == "/api" || path.starts_with("/api/"); }
 
 http::Dispatch PackagesApi::on_request(http::Request& request) {
   request.route_label = "packages";
@@ -123,8 +122,6 @@ http::Dispatch PackagesApi::on_request(http::Request& request) {
 }
 
 namespace {
-
-http::Response not_found() { return github::error(404, "Not Found"); }
 
 // GET /api/v3/: what gh auth status calls to check a token. GitHub sends X-OAuth-Scopes here, and gh
 // then insists on the scopes it needs for repositories (repo, read:org), which a registry token never
@@ -139,7 +136,7 @@ http::Response root(Call& call) {
 
 // POST /api/graphql: `gh auth status` asks `query UserCurrent{viewer{login}}`; nothing else is served.
 http::Response graphql(Call& call) {
-  if (call.request.method != "POST") return not_found();
+  if (call.request.method != "POST") return github::not_found();
   if (call.auth_off || call.identity.anonymous()) {
     return github::error(401, "This endpoint requires you to be authenticated.", "https://docs.github.com/graphql");
   }
@@ -171,16 +168,29 @@ http::Response account(Call& call, const Target& target) {
     spdlog::error("packages API: account {}: {}", name, account.status().message());
     return github::error(500, "Server Error");
   }
-  if (!*account) return not_found();
+  if (!*account) return github::not_found();
   const bool is_org = (*account)->kind == meta::AccountKind::org;
-  if (target.kind == Target::Kind::org && !is_org) return not_found();
+  if (target.kind == Target::Kind::org && !is_org) return github::not_found();
   auto size = call.options.packages->owner_size(name);
   packages_json::Owner owner{name, (*account)->id, is_org};
   nlohmann::json body = packages_json::owner(owner, call.links, size.ok() ? std::optional<uint64_t>(*size) : std::nullopt);
   // GitHub's organization object names itself under /orgs/ (owners embedded elsewhere stay /users/).
   if (target.kind == Target::Kind::org) body["url"] = call.links.api_base + "/orgs/" + name;
-  body["created_at"] = github::iso8601((*account)->created_at);
-  return call.finish(github::json(200, body.dump()), "");
+  body["created_at"] = utc_timestamp((*account)->created_at);
+  return github::json(200, body.dump());
+}
+
+http::Response route(Call& call, const Target& target) {
+  if (target.bad_encoding) return github::error(400, "Malformed percent-encoding in the path.");
+  const bool get = call.request.method == "GET" || call.request.method == "HEAD";
+  switch (target.kind) {
+    case Target::Kind::none: return github::not_found();
+    case Target::Kind::root: return get ? root(call) : github::not_found();
+    case Target::Kind::user:
+    case Target::Kind::account:
+    case Target::Kind::org: return get ? account(call, target) : github::not_found();
+    default: return packages_call::handle_packages(call, target);
+  }
 }
 
 }  // namespace
@@ -189,12 +199,12 @@ http::Response PackagesApi::answer(http::Request& request) {
   std::string_view path = request.path;
   std::string prefix;
   for (std::string_view p : kPrefixes) {
-    if (path == p || starts_with(path, std::string(p) + "/")) {
+    if (path == p || path.starts_with(std::string(p) + "/")) {
       prefix = std::string(p);
       break;
     }
   }
-  if (prefix.empty()) return not_found();
+  if (prefix.empty()) return github::not_found();
   std::string_view rest = path.substr(prefix.size());
 
   Call call{options_, request, {}, options_.access == nullptr, {}, prefix};
@@ -210,17 +220,18 @@ http::Response PackagesApi::answer(http::Request& request) {
   if (!call.auth_off) {
     auto header = request.headers.get("Authorization");
     Result<Identity> who = Identity{};
+    int64_t retry_after = 0;
     if (header && header->size() > 6 && http::iequals(header->substr(0, 6), "token ")) {
-      who = options_.access->login_with_token(std::string(header->substr(6)), request.remote_address);
+      who = options_.access->login_with_token(std::string(header->substr(6)), request.remote_address, &retry_after);
     } else if (header && auth::is_bearer(*header) && auth::looks_like_token(header->substr(7))) {
-      who = options_.access->login_with_token(std::string(header->substr(7)), request.remote_address);
+      who = options_.access->login_with_token(std::string(header->substr(7)), request.remote_address, &retry_after);
     } else {
-      who = options_.access->authenticate(header, request.remote_address);
+      who = options_.access->authenticate(header, request.remote_address, &retry_after);
     }
     if (!who.ok()) {
       if (who.status().code() == Errc::too_many_requests) {
         http::Response r = github::error(429, "Too many failed logins: retry later.");
-        r.headers.set("Retry-After", "60");
+        r.headers.set("Retry-After", std::to_string(std::max<int64_t>(1, retry_after)));
         return r;
       }
       return github::error(401, "Bad credentials");
@@ -234,17 +245,15 @@ http::Response PackagesApi::answer(http::Request& request) {
   // GraphQL lives at /api/graphql only (GitHub Enterprise Server's path).
   if (prefix == "/api" && (rest == "/graphql" || rest == "/graphql/")) return graphql(call);
   Target target = parse_target(rest);
-  if (target.bad_encoding) return github::error(400, "Malformed percent-encoding in the path.");
-  const bool get = request.method == "GET" || request.method == "HEAD";
-  switch (target.kind) {
-    case Target::Kind::none:
-    case Target::Kind::graphql: return not_found();
-    case Target::Kind::root: return get ? root(call) : not_found();
-    case Target::Kind::user:
-    case Target::Kind::account:
-    case Target::Kind::org: return get ? account(call, target) : not_found();
-    default: return packages_call::handle_packages(call, target);
+  http::Response r = route(call, target);
+  // GitHub names the token's scopes on every answer to an authenticated call, except the API root (see
+  // root()).
+  if (!call.auth_off && !call.identity.anonymous() && target.kind != Target::Kind::root) {
+    std::string scopes;
+    for (const auto& scope : call.identity.scopes) scopes += (scopes.empty() ? "" : ", ") + scope;
+    r.headers.set("X-OAuth-Scopes", scopes);
   }
+  return r;
 }
 
 }  // namespace berth::api

@@ -22,7 +22,7 @@ using auth::Identity;
 
 // What a path under the prefix names.
 struct Target {
-  enum class Kind { none, root, graphql, user, account, org, packages, package, package_restore, versions, version,
+  enum class Kind { none, root, user, account, org, packages, package, package_restore, versions, version,
                     version_restore };
   Kind kind = Kind::none;
   enum class OwnerKind { self, user, org };  // /user, /users/{name}, /orgs/{name}
@@ -47,14 +47,10 @@ struct Call {
   bool has_scope(std::string_view scope) const { return auth_off || identity.scopes.count(std::string(scope)) > 0; }
   bool may_read_scope() const { return has_scope("read:packages") || has_scope("write:packages"); }
 
-  // GitHub's scope headers on every answer to an authenticated call.
+  // The answer with GitHub's X-Accepted-OAuth-Scopes: what the endpoint takes (PackagesApi::answer adds
+  // X-OAuth-Scopes, what the token has, to every answer).
   http::Response finish(http::Response r, std::string_view accepted) const {
-    if (!auth_off && !identity.anonymous()) {
-      std::string scopes;
-      for (const auto& s : identity.scopes) scopes += (scopes.empty() ? "" : ", ") + s;
-      r.headers.set("X-OAuth-Scopes", scopes);
-    }
-    if (!accepted.empty()) r.headers.set("X-Accepted-OAuth-Scopes", std::string(accepted));
+    r.headers.set("X-Accepted-OAuth-Scopes", std::string(accepted));
     return r;
   }
 

@@ -32,7 +32,7 @@ std::optional<int64_t> version_id_of(std::string_view text) {
   return v;
 }
 
-http::Response not_found() { return github::error(404, "Not Found"); }
+using github::not_found;
 http::Response package_not_found() { return github::error(404, "Package not found."); }
 http::Response requires_authentication() { return github::error(401, "Requires authentication"); }
 http::Response invalid(std::string message) { return github::error(422, std::move(message)); }
@@ -144,7 +144,7 @@ http::Response list_packages(Call& call, const Target& t, const OwnerOf& owner) 
     if (!call.auth_off) {
       if (call.identity.anonymous()) {
         filter.public_only = true;
-      } else if (!call.options.access->owner_access(call.identity, owner.json.login).reads_all) {
+      } else if (!call.options.access->reads_every_package_of(call.identity, owner.json.login, owner.json.is_org)) {
         filter.readable_by = call.identity.user;
       }
     }

@@ -3,6 +3,8 @@
 #include <algorithm>
 
 #include "api/github.h"
+#include "common/time.h"
+#include "oci/manifest.h"
 
 namespace berth::api::packages_json {
 
@@ -28,16 +30,6 @@ std::string github_full_name(const std::string& source) {
   auto slash = rest.find('/');
   if (slash == std::string::npos || rest.find('/', slash + 1) != std::string::npos) return {};
   return rest;
-}
-
-bool is_attestation(const nlohmann::json& descriptor) {
-  auto a = descriptor.find("annotations");
-  return a != descriptor.end() && a->is_object() && a->contains("vnd.docker.reference.type");
-}
-
-std::string text_field(const nlohmann::json& object, const char* key) {
-  auto it = object.find(key);
-  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
 }  // namespace
@@ -70,8 +62,8 @@ nlohmann::json package(const meta::PackageRecord& p, const Owner& o, const Links
                       {"visibility", p.visibility},
                       {"url", package_url(p.name, o, links)},
                       {"html_url", package_html_url(p.name, o, links)},
-                      {"created_at", github::iso8601(p.created_at)},
-                      {"updated_at", github::iso8601(p.updated_at)},
+                      {"created_at", utc_timestamp(p.created_at)},
+                      {"updated_at", utc_timestamp(p.updated_at)},
                       {"size", p.size},
                       {"downloads", p.downloads},
                       {"description", p.description},
@@ -87,30 +79,26 @@ nlohmann::json package(const meta::PackageRecord& p, const Owner& o, const Links
 nlohmann::json version(const meta::VersionRecord& v, const std::string& repository, const Owner& o,
                        const Links& links) {
   // Platforms are the index's descriptors (with their platform), in its order; BuildKit's attestation
-  // manifests are listed with the referrers instead.
+  // manifests are listed with the referrers instead. Only an index is parsed: the rest have no platforms.
   nlohmann::json platforms = nlohmann::json::array();
   std::vector<std::string> attestations;
-  // Only an index has platforms: parsing every image manifest would cost more than the rest of a page.
-  const bool index = v.media_type.find("index") != std::string::npos || v.media_type.find("list") != std::string::npos;
-  auto doc = index ? nlohmann::json::parse(v.content, nullptr, false) : nlohmann::json();
-  auto manifests = doc.is_object() ? doc.find("manifests") : doc.end();
-  if (doc.is_object() && manifests != doc.end() && manifests->is_array()) {
-    for (const auto& d : *manifests) {
-      if (!d.is_object()) continue;
-      std::string digest = text_field(d, "digest");
-      if (is_attestation(d)) {
-        attestations.push_back(digest);
-        continue;
-      }
-      nlohmann::json entry = {{"digest", digest}, {"media_type", text_field(d, "mediaType")}};
-      if (auto size = d.find("size"); size != d.end() && size->is_number_integer()) entry["size"] = *size;
-      if (auto p = d.find("platform"); p != d.end() && p->is_object()) {
-        entry["os"] = text_field(*p, "os");
-        entry["architecture"] = text_field(*p, "architecture");
-        if (std::string variant = text_field(*p, "variant"); !variant.empty()) entry["variant"] = variant;
-      }
-      platforms.push_back(std::move(entry));
+  std::vector<oci::Descriptor> children;
+  if (oci::is_index_media_type(v.media_type)) {
+    auto index = oci::parse_manifest(v.media_type, v.content);
+    if (index.ok()) children = std::move(index->manifests);
+  }
+  for (const auto& d : children) {
+    if (d.attestation) {
+      attestations.push_back(d.digest.str());
+      continue;
     }
+    nlohmann::json entry = {{"digest", d.digest.str()}, {"media_type", d.media_type}, {"size", d.size}};
+    if (!d.os.empty() || !d.architecture.empty()) {
+      entry["os"] = d.os;
+      entry["architecture"] = d.architecture;
+      if (!d.variant.empty()) entry["variant"] = d.variant;
+    }
+    platforms.push_back(std::move(entry));
   }
   nlohmann::json referrers = nlohmann::json::array();
   for (const auto& part : v.parts) {
@@ -131,8 +119,8 @@ nlohmann::json version(const meta::VersionRecord& v, const std::string& reposito
       {"package_html_url", package_html_url(repository, o, links)},
       {"html_url", links.origin + owner_path(o) + "/packages/container/" +
                        github::encode_component(short_name(repository)) + "/" + std::to_string(v.id)},
-      {"created_at", github::iso8601(v.created_at)},
-      {"updated_at", github::iso8601(std::max(v.updated_at, v.created_at))},
+      {"created_at", utc_timestamp(v.created_at)},
+      {"updated_at", utc_timestamp(std::max(v.updated_at, v.created_at))},
       {"metadata",
        {{"package_type", "container"},
         {"container",
@@ -145,7 +133,7 @@ nlohmann::json version(const meta::VersionRecord& v, const std::string& reposito
           {"downloads", v.downloads}}}}}};
   if (!v.licenses.empty()) j["license"] = v.licenses;
   if (!v.description.empty()) j["description"] = v.description;
-  j["deleted_at"] = v.deleted_at ? nlohmann::json(github::iso8601(*v.deleted_at)) : nlohmann::json(nullptr);
+  j["deleted_at"] = v.deleted_at ? nlohmann::json(utc_timestamp(*v.deleted_at)) : nlohmann::json(nullptr);
   return j;
 }
 

@@ -5,25 +5,16 @@
 //               service (the OAuth2 form containerd sends)
 // Answers {"token","access_token","expires_in","issued_at"}; the token's access claim is the
 // intersection of what was asked and what the caller may do.
-#include <ctime>
 #include <nlohmann/json.hpp>
 
 #include "api/distribution.h"
+#include "common/time.h"
 #include "api/errors.h"
 #include "auth/scope.h"
 
 namespace berth::api {
 
 namespace {
-
-std::string rfc3339(int64_t t) {
-  std::time_t tt = static_cast<std::time_t>(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 http::Response token_response(auth::AccessControl& access, const auth::Identity& identity,
                               const std::vector<std::string>& scope_params) {
@@ -32,7 +23,7 @@ http::Response token_response(auth::AccessControl& access, const auth::Identity&
   nlohmann::json body = {{"token", issued->token},
                          {"access_token", issued->token},
                          {"expires_in", issued->claims.expires_at - issued->claims.issued_at},
-                         {"issued_at", rfc3339(issued->claims.issued_at)}};
+                         {"issued_at", utc_timestamp(issued->claims.issued_at)}};
   http::Response r = http::Response::json(200, body.dump());
   r.headers.set("Cache-Control", "no-store");
   return r;

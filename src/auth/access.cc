@@ -262,21 +262,11 @@ Decision AccessControl::decide(const Identity& identity, Action action, const st
   return allowed.count(Action::pull) ? Decision::deny : Decision::hide;
 }
 
-AccessControl::OwnerAccess AccessControl::owner_access(const Identity& identity, const std::string& owner) {
-  OwnerAccess out;
-  auto account = store_.get_account(owner);
-  if (!account.ok() || !*account) return out;
-  out.exists = true;
-  out.is_org = (*account)->kind == meta::AccountKind::org;
-  out.id = (*account)->id;
-  if (identity.anonymous() || identity.kind == Identity::Kind::ci) return out;
-  if (!out.is_org) {
-    out.reads_all = identity.user == owner;
-  } else {
-    auto role = store_.org_role(owner, identity.user);
-    out.reads_all = role.ok() && role->has_value();
-  }
-  return out;
+bool AccessControl::reads_every_package_of(const Identity& identity, const std::string& owner, bool owner_is_org) {
+  if (identity.anonymous() || identity.kind == Identity::Kind::ci) return false;
+  if (!owner_is_org) return identity.user == owner;
+  auto role = store_.org_role(owner, identity.user);
+  return role.ok() && role->has_value();
 }
 
 Status AccessControl::prepare_create(const Identity& identity, const std::string& repository) {

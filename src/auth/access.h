@@ -97,16 +97,10 @@ class AccessControl {
   Decision decide(const Identity& identity, Action action, const std::string& repository,
                   bool* package_exists = nullptr);
 
-  // What the identity may see of an owner's packages as a whole (for listings): whether the owner exists,
-  // and whether the caller reads every one of its packages (their own namespace, or a member of the
-  // org) rather than only the public ones and those it holds a role on. Scopes are not considered.
-  struct OwnerAccess {
-    bool exists = false;
-    bool is_org = false;
-    int64_t id = 0;
-    bool reads_all = false;
-  };
-  OwnerAccess owner_access(const Identity& identity, const std::string& owner);
+  // Whether the identity reads every package of the owner (their own namespace, or a member of the org)
+  // rather than only the public ones and those it holds a role on; for listings. Scopes are not
+  // considered. The caller has read the owner's account and says whether it is an org.
+  bool reads_every_package_of(const Identity& identity, const std::string& owner, bool owner_is_org);
 
   // Before the first push creates a package: applies the owner's default visibility and makes an org
   // member who creates it its admin. No-op (after one read) if the package exists.

@@ -13,6 +13,7 @@
 #include "cli/config.h"
 #include "cli/backends.h"
 #include "common/base64.h"
+#include "common/time.h"
 #include "oci/name.h"
 
 namespace berth::cli {
@@ -58,15 +59,7 @@ std::vector<std::string> split_list(const std::string& text) {
 }
 
 
-std::string format_time(std::optional<int64_t> t) {
-  if (!t) return "-";
-  std::time_t tt = static_cast<std::time_t>(*t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
+std::string format_time(std::optional<int64_t> t) { return t ? utc_timestamp(*t) : "-"; }
 
 int64_t now() { return admin_now(); }
 

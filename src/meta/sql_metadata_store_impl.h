@@ -25,15 +25,9 @@ namespace store_detail {
 using sql::to_u64;
 using sql::unix_now;
 
-inline Result<oci::Digest> parse_digest(const std::string& text) {
-  auto d = oci::Digest::parse(text);
-  if (!d.ok()) return Status(Errc::internal, "metadata holds an invalid digest: " + text);
-  return d;
-}
-
 template <class Stmt>
 Result<oci::Digest> digest_column(const Stmt& st, int col) {
-  return parse_digest(st.column_text(col));
+  return sql::stored_digest(st.column_text(col));
 }
 
 // Applies `m` unless schema_migrations says it already is, and records it. Runs inside the migration
@@ -354,8 +348,7 @@ Status SqlMetadataStore<Pool>::put_manifest(const ManifestRecord& manifest, cons
     META_TRY(state, versions::manifest_state(c, repo_id, digest));
     const bool was_live = state && !state->deleted;
     if (state && state->deleted) {
-      META_TRY(st, c.prepare(sql::kReviveManifest));
-      BERTH_RETURN_IF_ERROR(st.bind(1, repo_id).bind(2, digest).run());
+      BERTH_RETURN_IF_ERROR(sql::run(c, sql::kReviveManifest, repo_id, digest));
     } else if (!state) {
       META_TRY(st, c.prepare(sql::kInsertManifest));
       std::optional<std::string> subject;
@@ -364,32 +357,22 @@ Status SqlMetadataStore<Pool>::put_manifest(const ManifestRecord& manifest, cons
       st.bind_blob(5, manifest.content).bind_optional(6, subject).bind(7, manifest.annotations_json);
       BERTH_RETURN_IF_ERROR(st.bind(8, sql::to_sql(manifest.content.size())).bind(9, now).run());
     }
-    auto insert_refs = [&](const std::vector<oci::Digest>& children, std::string_view kind) -> Status {
-      for (const oci::Digest& child : children) {
-        META_TRY(st, c.prepare(sql::kInsertManifestRef));
-        BERTH_RETURN_IF_ERROR(st.bind(1, repo_id).bind(2, digest).bind(3, child.str()).bind(4, kind).run());
-      }
-      return Status::Ok();
-    };
-    BERTH_RETURN_IF_ERROR(insert_refs(refs.blobs, "blob"));
-    BERTH_RETURN_IF_ERROR(insert_refs(refs.manifests, "manifest"));
+    for (const oci::Digest& child : refs.blobs) {
+      BERTH_RETURN_IF_ERROR(sql::run(c, sql::kInsertManifestRef, repo_id, digest, child.str(), "blob"));
+    }
+    for (const oci::Digest& child : refs.manifests) {
+      BERTH_RETURN_IF_ERROR(sql::run(c, sql::kInsertManifestRef, repo_id, digest, child.str(), "manifest"));
+    }
     if (tag) {
-      {
-        META_TRY(st, c.prepare(sql::kUpsertTag));
-        BERTH_RETURN_IF_ERROR(st.bind(1, repo_id).bind(2, *tag).bind(3, digest).bind(4, now).run());
-      }
+      BERTH_RETURN_IF_ERROR(sql::run(c, sql::kUpsertTag, repo_id, *tag, digest, now));
       BERTH_RETURN_IF_ERROR(store_detail::bump_tag_version(c, repo_id));
     }
     if (was_live) {
       // Only a tag can have changed: the version (if this is one) was updated now.
       if (!tag) return Status::Ok();
       META_TRY(version, versions::live_version_of(c, repo_id, digest));
-      if (version) {
-        META_TRY(st, c.prepare(sql::kTouchVersion));
-        BERTH_RETURN_IF_ERROR(st.bind(1, now).bind(2, *version).run());
-      }
-      META_TRY(st, c.prepare(sql::kTouchRepository));
-      return st.bind(1, now).bind(2, repo_id).run();
+      if (version) BERTH_RETURN_IF_ERROR(sql::run(c, sql::kTouchVersion, now, *version));
+      return sql::run(c, sql::kTouchRepository, now, repo_id);
     }
     if (manifest.subject) {
       BERTH_RETURN_IF_ERROR(versions::refresh_versions_holding(c, repo, digest, now));
@@ -402,8 +385,7 @@ Status SqlMetadataStore<Pool>::put_manifest(const ManifestRecord& manifest, cons
       META_TRY(id, versions::start_version(c, repo, digest, facts, now));
       (void)id;
     }
-    META_TRY(st, c.prepare(sql::kTouchRepository));
-    return st.bind(1, now).bind(2, repo_id).run();
+    return sql::run(c, sql::kTouchRepository, now, repo_id);
   });
 }
 
@@ -461,10 +443,10 @@ Result<ManifestDeletion> SqlMetadataStore<Pool>::delete_manifest(const std::stri
     const std::string d = digest.str();
     META_TRY(state, versions::manifest_state(c, repo.id, d));
     if (!state || state->deleted) return Status::Ok();
-    META_TRY(parents, versions::texts(c, sql::kLiveParents, repo.id, d));
+    META_TRY(parents, sql::texts(c, sql::kLiveParents, repo.id, d));
     if (!parents.empty()) {
       result.outcome = ManifestDeletion::Outcome::refused;
-      META_TRY(parent, store_detail::parse_digest(parents.front()));
+      META_TRY(parent, sql::stored_digest(parents.front()));
       result.listed_by = parent;
       return Status::Ok();
     }
@@ -475,9 +457,7 @@ Result<ManifestDeletion> SqlMetadataStore<Pool>::delete_manifest(const std::stri
     // the versions that held it are refreshed without it.
     META_TRY(holders, versions::live_versions_containing(c, repo.id, d));
     META_TRY(candidates, versions::members(c, repo.id, d, versions::Walk::live));
-    META_TRY(deleted, versions::delete_members(c, repo, candidates, 0, now));
-    (void)deleted;
-    (void)holders;
+    BERTH_RETURN_IF_ERROR(versions::delete_members(c, repo, candidates, 0, now));
     return versions::refresh_versions_holding_ids(c, repo, holders, now);
   }));
   return result;

@@ -9,8 +9,10 @@
 #include <utility>
 
 #include "meta/package_queries.h"
+#include "oci/manifest.h"
 #include "meta/sql_common.h"
 #include "meta/sql_package_store.h"
+#include "meta/sql_rows.h"
 #include "meta/versions_impl.h"
 
 namespace berth::meta {
@@ -34,15 +36,9 @@ PackageRecord package_row(const Stmt& st) {
   return p;
 }
 
-inline Result<oci::Digest> digest_of(const std::string& text) {
-  auto d = oci::Digest::parse(text);
-  if (!d.ok()) return Status(Errc::internal, "metadata holds an invalid digest: " + text);
-  return d;
-}
-
 template <class Stmt>
 Result<VersionRecord> version_row(const Stmt& st) {
-  META_TRY(digest, digest_of(st.column_text(2)));
+  META_TRY(digest, sql::stored_digest(st.column_text(2)));
   VersionRecord v{.id = st.column_int64(0),
                   .package_id = st.column_int64(1),
                   .digest = digest,
@@ -67,11 +63,7 @@ Result<VersionRecord> version_row(const Stmt& st) {
 // The live package's row id, or nullopt.
 template <class Connection>
 Result<std::optional<int64_t>> live_repository(Connection& c, const std::string& name) {
-  META_TRY(st, c.prepare(sql::kLiveRepository));
-  st.bind(1, name);
-  META_TRY(row, st.step());
-  if (!row) return std::optional<int64_t>();
-  return std::optional<int64_t>(st.column_int64(0));
+  return sql::int_of(c, sql::kLiveRepository, name);
 }
 
 // Tags, parts and (for an index) content of a version read by version_row().
@@ -79,19 +71,14 @@ template <class Connection>
 Status complete_version(Connection& c, VersionRecord& v) {
   const bool live = !v.deleted_at;
   if (live) {
-    META_TRY(tags, versions::texts(c, sql::kTagsOfManifest, v.package_id, v.digest.str()));
+    META_TRY(tags, sql::texts(c, sql::kTagsOfManifest, v.package_id, v.digest.str()));
     std::sort(tags.begin(), tags.end());
     v.tags = std::move(tags);
   } else {
-    META_TRY(st, c.prepare(sql::kSavedTags));
-    st.bind(1, v.id);
-    while (true) {
-      META_TRY(row, st.step());
-      if (!row) break;
-      v.tags.push_back(st.column_text(0));
-    }
+    META_TRY(tags, sql::texts(c, sql::kSavedTags, v.id));  // sorted by the query
+    v.tags = std::move(tags);
   }
-  if (v.media_type.find("index") != std::string::npos || v.media_type.find("list") != std::string::npos) {
+  if (oci::is_index_media_type(v.media_type)) {
     META_TRY(st, c.prepare(sql::kManifestContent));
     st.bind(1, v.package_id).bind(2, v.digest.str());
     META_TRY(row, st.step());
@@ -104,28 +91,20 @@ Status complete_version(Connection& c, VersionRecord& v) {
     st.bind(1, v.package_id).bind(2, members[i]);
     META_TRY(row, st.step());
     if (!row) continue;
-    META_TRY(digest, digest_of(members[i]));
+    META_TRY(digest, sql::stored_digest(members[i]));
     VersionPart part{.digest = digest,
                      .media_type = st.column_text(3),
                      .artifact_type = std::nullopt,
                      .subject = std::nullopt,
                      .manifest_size = sql::to_u64(st.column_int64(5))};
     if (!st.column_is_null(2)) {
-      META_TRY(subject, digest_of(st.column_text(2)));
+      META_TRY(subject, sql::stored_digest(st.column_text(2)));
       part.subject = subject;
     }
     if (!st.column_is_null(4)) part.artifact_type = st.column_text(4);
     v.parts.push_back(std::move(part));
   }
   return Status::Ok();
-}
-
-template <class Connection>
-Result<uint64_t> count(Connection& c, std::string_view query, int64_t key) {
-  META_TRY(st, c.prepare(query));
-  st.bind(1, key);
-  META_TRY(row, st.step());
-  return row ? sql::to_u64(st.column_int64(0)) : 0;
 }
 
 }  // namespace package_detail
@@ -205,23 +184,13 @@ Result<bool> SqlPackageStore<Pool>::delete_package(const std::string& name, int6
     if (!repo_id) return Status::Ok();
     const versions::Repo repo{*repo_id, versions::owner_of(name)};
     BERTH_RETURN_IF_ERROR(versions::lock_repository(c, repo.id));
-    std::vector<std::pair<int64_t, std::string>> live;
-    {
-      META_TRY(st, c.prepare(sql::kLiveVersionIds));
-      st.bind(1, repo.id);
-      while (true) {
-        META_TRY(row, st.step());
-        if (!row) break;
-        live.emplace_back(st.column_int64(0), st.column_text(1));
-      }
-    }
+    META_TRY(live, sql::id_texts(c, sql::kLiveVersionIds, repo.id));
     for (const auto& [id, root] : live) {
       // An earlier iteration may have deleted this one with its own (a shared child is no root).
       META_TRY(still, versions::live_version_of(c, repo.id, root));
       if (still) BERTH_RETURN_IF_ERROR(versions::delete_version(c, repo, id, root, true, now));
     }
-    META_TRY(st, c.prepare(sql::kGiveNameUp));
-    BERTH_RETURN_IF_ERROR(st.bind(1, "~deleted/" + std::to_string(repo.id)).bind(2, now).bind(3, now).bind(4, repo.id).run());
+    BERTH_RETURN_IF_ERROR(sql::run(c, sql::kGiveNameUp, "~deleted/" + std::to_string(repo.id), now, now, repo.id));
     deleted = true;
     return Status::Ok();
   }));
@@ -231,33 +200,15 @@ Result<bool> SqlPackageStore<Pool>::delete_package(const std::string& name, int6
 template <class Pool>
 Status SqlPackageStore<Pool>::restore_package(const std::string& name, int64_t now) {
   return write([&](auto& c) -> Status {
-    std::optional<int64_t> deleted_id;
-    {
-      META_TRY(st, c.prepare(sql::kLastDeletedRepository));
-      st.bind(1, name);
-      META_TRY(row, st.step());
-      if (row) deleted_id = st.column_int64(0);
-    }
+    META_TRY(deleted_id, sql::int_of(c, sql::kLastDeletedRepository, name));
     if (!deleted_id) return Status(Errc::not_found, "no deleted package named " + name);
     META_TRY(live, package_detail::live_repository(c, name));
     if (live) return Status(Errc::conflict, "a package named " + name + " exists again");
     BERTH_RETURN_IF_ERROR(versions::lock_repository(c, *deleted_id));
-    {
-      META_TRY(st, c.prepare(sql::kTakeNameBack));
-      BERTH_RETURN_IF_ERROR(st.bind(1, now).bind(2, *deleted_id).run());
-    }
+    BERTH_RETURN_IF_ERROR(sql::run(c, sql::kTakeNameBack, now, *deleted_id));
     const versions::Repo repo{*deleted_id, versions::owner_of(name)};
-    std::vector<std::pair<int64_t, std::string>> to_restore;
-    {
-      META_TRY(st, c.prepare(sql::kVersionsDeletedWithPackage));
-      st.bind(1, repo.id);
-      while (true) {
-        META_TRY(row, st.step());
-        if (!row) break;
-        to_restore.emplace_back(st.column_int64(0), st.column_text(1));
-      }
-    }
-    std::vector<std::string> not_restored;
+    META_TRY(to_restore, sql::id_texts(c, sql::kVersionsDeletedWithPackage, repo.id));
+    std::vector<std::string> not_restored;  // a package restore answers no more than "restored"
     for (const auto& [id, root] : to_restore) {
       BERTH_RETURN_IF_ERROR(versions::restore_version(c, repo, id, root, not_restored, now));
     }
@@ -276,9 +227,8 @@ Result<Listing<VersionRecord>> SqlPackageStore<Pool>::list_versions(const std::s
     META_TRY(repo_id, package_detail::live_repository(c, package));
     if (!repo_id) return Status(Errc::not_found, "no package named " + package);
     const bool active = state == VersionState::active;
-    META_TRY(total, package_detail::count(c, active ? sql::kRepositoryVersionCount : sql::kCountDeletedVersions,
-                                          *repo_id));
-    out.total = total;
+    META_TRY(total, sql::int_of(c, active ? sql::kRepositoryVersionCount : sql::kCountDeletedVersions, *repo_id));
+    out.total = sql::to_u64(total.value_or(0));
     {
       META_TRY(st, c.prepare(active ? sql::kListLiveVersions : sql::kListDeletedVersions));
       st.bind(1, *repo_id).bind(2, sql::to_sql(limit)).bind(3, sql::to_sql(offset));
@@ -323,16 +273,10 @@ Result<bool> SqlPackageStore<Pool>::delete_version(const std::string& package, i
     META_TRY(repo_id, package_detail::live_repository(c, package));
     if (!repo_id) return Status::Ok();
     BERTH_RETURN_IF_ERROR(versions::lock_repository(c, *repo_id));
-    std::string root;
-    {
-      META_TRY(st, c.prepare(sql::kVersionState));
-      st.bind(1, *repo_id).bind(2, id);
-      META_TRY(row, st.step());
-      if (!row || !st.column_is_null(1)) return Status::Ok();
-      root = st.column_text(0);
-    }
+    META_TRY(version, versions::version_by_id(c, *repo_id, id));
+    if (!version || !version->live) return Status::Ok();
     const versions::Repo repo{*repo_id, versions::owner_of(package)};
-    BERTH_RETURN_IF_ERROR(versions::delete_version(c, repo, id, root, false, now));
+    BERTH_RETURN_IF_ERROR(versions::delete_version(c, repo, id, version->root, false, now));
     deleted = true;
     return Status::Ok();
   }));
@@ -347,16 +291,10 @@ Result<RestoreResult> SqlPackageStore<Pool>::restore_version(const std::string& 
     META_TRY(repo_id, package_detail::live_repository(c, package));
     if (!repo_id) return Status(Errc::not_found, "no package named " + package);
     BERTH_RETURN_IF_ERROR(versions::lock_repository(c, *repo_id));
-    std::string root;
-    {
-      META_TRY(st, c.prepare(sql::kVersionState));
-      st.bind(1, *repo_id).bind(2, id);
-      META_TRY(row, st.step());
-      if (!row || st.column_is_null(1)) return Status(Errc::not_found, "no deleted version " + std::to_string(id));
-      root = st.column_text(0);
-    }
+    META_TRY(version, versions::version_by_id(c, *repo_id, id));
+    if (!version || version->live) return Status(Errc::not_found, "no deleted version " + std::to_string(id));
     const versions::Repo repo{*repo_id, versions::owner_of(package)};
-    return versions::restore_version(c, repo, id, root, out.tags_not_restored, now);
+    return versions::restore_version(c, repo, id, version->root, out.tags_not_restored, now);
   }));
   return out;
 }
@@ -367,10 +305,8 @@ template <class Pool>
 Result<uint64_t> SqlPackageStore<Pool>::owner_size(const std::string& owner) {
   uint64_t size = 0;
   BERTH_RETURN_IF_ERROR(read([&](auto& c) -> Status {
-    META_TRY(st, c.prepare(sql::kOwnerSize));
-    st.bind(1, owner);
-    META_TRY(row, st.step());
-    size = row ? sql::to_u64(st.column_int64(0)) : 0;
+    META_TRY(bytes, sql::int_of(c, sql::kOwnerSize, owner));
+    size = sql::to_u64(bytes.value_or(0));
     return Status::Ok();
   }));
   return size;
@@ -390,12 +326,8 @@ Status SqlPackageStore<Pool>::add_downloads(const std::vector<DownloadCount>& co
         version_id = st.column_int64(0);
         repo_id = st.column_int64(1);
       }
-      {
-        META_TRY(st, c.prepare(sql::kAddVersionDownloads));
-        BERTH_RETURN_IF_ERROR(st.bind(1, sql::to_sql(d.count)).bind(2, version_id).run());
-      }
-      META_TRY(st, c.prepare(sql::kAddPackageDownloads));
-      BERTH_RETURN_IF_ERROR(st.bind(1, sql::to_sql(d.count)).bind(2, repo_id).run());
+      BERTH_RETURN_IF_ERROR(sql::run(c, sql::kAddVersionDownloads, sql::to_sql(d.count), version_id));
+      BERTH_RETURN_IF_ERROR(sql::run(c, sql::kAddPackageDownloads, sql::to_sql(d.count), repo_id));
     }
     return Status::Ok();
   });
@@ -410,22 +342,8 @@ Result<PurgeStats> SqlPackageStore<Pool>::purge(int64_t cutoff, uint64_t limit) 
   // remaining manifest lists, parents before children, then packages left without manifests.
   BERTH_RETURN_IF_ERROR(write([&](auto& c) -> Status {
     stats.versions = 0;
-    std::vector<int64_t> ids;
-    {
-      META_TRY(st, c.prepare(sql::kVersionsToPurge));
-      st.bind(1, cutoff).bind(2, sql::to_sql(limit));
-      while (true) {
-        META_TRY(row, st.step());
-        if (!row) break;
-        ids.push_back(st.column_int64(0));
-      }
-    }
-    for (int64_t id : ids) {
-      for (std::string_view q : {sql::kDropSavedTags, sql::kDeleteVersionBlobs, sql::kDeleteVersionRow}) {
-        META_TRY(st, c.prepare(q));
-        BERTH_RETURN_IF_ERROR(st.bind(1, id).run());
-      }
-    }
+    META_TRY(ids, sql::ints(c, sql::kVersionsToPurge, cutoff, sql::to_sql(limit)));
+    for (int64_t id : ids) BERTH_RETURN_IF_ERROR(versions::drop_version_row(c, id));
     stats.versions = ids.size();
     return Status::Ok();
   }));
@@ -433,20 +351,10 @@ Result<PurgeStats> SqlPackageStore<Pool>::purge(int64_t cutoff, uint64_t limit) 
     uint64_t round = 0;
     BERTH_RETURN_IF_ERROR(write([&](auto& c) -> Status {
       round = 0;
-      std::vector<std::pair<int64_t, std::string>> doomed;
-      {
-        META_TRY(st, c.prepare(sql::kManifestsToPurge));
-        st.bind(1, cutoff).bind(2, sql::to_sql(limit - stats.manifests));
-        while (true) {
-          META_TRY(row, st.step());
-          if (!row) break;
-          doomed.emplace_back(st.column_int64(0), st.column_text(1));
-        }
-      }
+      META_TRY(doomed, sql::id_texts(c, sql::kManifestsToPurge, cutoff, sql::to_sql(limit - stats.manifests)));
       for (const auto& [repo_id, digest] : doomed) {
         for (std::string_view q : {sql::kDeleteRefsOfManifest, sql::kDeleteTagsOfManifest, sql::kDeleteManifest}) {
-          META_TRY(st, c.prepare(q));
-          BERTH_RETURN_IF_ERROR(st.bind(1, repo_id).bind(2, digest).run());
+          BERTH_RETURN_IF_ERROR(sql::run(c, q, repo_id, digest));
         }
       }
       round = doomed.size();
@@ -457,21 +365,9 @@ Result<PurgeStats> SqlPackageStore<Pool>::purge(int64_t cutoff, uint64_t limit) 
   }
   BERTH_RETURN_IF_ERROR(write([&](auto& c) -> Status {
     stats.packages = 0;
-    std::vector<int64_t> ids;
-    {
-      META_TRY(st, c.prepare(sql::kPackagesToPurge));
-      st.bind(1, cutoff).bind(2, sql::to_sql(limit));
-      while (true) {
-        META_TRY(row, st.step());
-        if (!row) break;
-        ids.push_back(st.column_int64(0));
-      }
-    }
+    META_TRY(ids, sql::ints(c, sql::kPackagesToPurge, cutoff, sql::to_sql(limit)));
     for (int64_t id : ids) {
-      for (std::string_view q : sql::kPurgeRepositoryRows) {
-        META_TRY(st, c.prepare(q));
-        BERTH_RETURN_IF_ERROR(st.bind(1, id).run());
-      }
+      for (std::string_view q : sql::kPurgeRepositoryRows) BERTH_RETURN_IF_ERROR(sql::run(c, q, id));
     }
     stats.packages = ids.size();
     return Status::Ok();
@@ -485,27 +381,23 @@ Result<size_t> SqlPackageStore<Pool>::build_missing_versions() {
   while (true) {
     std::vector<std::pair<int64_t, std::string>> todo;
     BERTH_RETURN_IF_ERROR(read([&](auto& c) -> Status {
-      todo.clear();
-      META_TRY(st, c.prepare(sql::kRepositoriesWithoutVersions));
-      st.bind(1, int64_t{100});
-      while (true) {
-        META_TRY(row, st.step());
-        if (!row) return Status::Ok();
-        todo.emplace_back(st.column_int64(0), st.column_text(1));
-      }
+      META_TRY(found, sql::id_texts(c, sql::kRepositoriesWithoutVersions, int64_t{100}));
+      todo = std::move(found);
+      return Status::Ok();
     }));
     if (todo.empty()) return built;
     for (const auto& [id, name] : todo) {
       // One transaction per repository; a second process doing the same finds versions_ready set.
+      bool did_build = false;
       BERTH_RETURN_IF_ERROR(write([&](auto& c) -> Status {
+        did_build = false;
         BERTH_RETURN_IF_ERROR(versions::lock_repository(c, id));
-        META_TRY(st, c.prepare(sql::kRepositoryVersionsReady));
-        st.bind(1, id);
-        META_TRY(row, st.step());
-        if (!row || st.column_int64(0) != 0) return Status::Ok();
+        META_TRY(ready, sql::int_of(c, sql::kRepositoryVersionsReady, id));
+        if (!ready || *ready != 0) return Status::Ok();
+        did_build = true;
         return versions::build_versions(c, versions::Repo{id, versions::owner_of(name)});
       }));
-      ++built;
+      if (did_build) ++built;
     }
   }
 }

@@ -22,6 +22,7 @@
 #include "meta/package_queries.h"
 #include "meta/queries.h"
 #include "meta/sql_common.h"
+#include "meta/sql_rows.h"
 
 namespace berth::meta::versions {
 
@@ -39,26 +40,11 @@ inline std::string owner_of(std::string_view repository) {
 // Serializes the version changes of one repository (see kLockRepository): call first in the transaction.
 template <class Connection>
 Status lock_repository(Connection& c, int64_t repo_id) {
-  META_TRY(st, c.prepare(sql::kLockRepository));
-  return st.bind(1, repo_id).run();
-}
-
-// The first text column of every row of `query` bound to (repository id, key).
-template <class Connection>
-Result<std::vector<std::string>> texts(Connection& c, std::string_view query, int64_t repo_id, const std::string& key) {
-  META_TRY(st, c.prepare(query));
-  st.bind(1, repo_id).bind(2, key);
-  std::vector<std::string> out;
-  while (true) {
-    META_TRY(row, st.step());
-    if (!row) return out;
-    out.push_back(st.column_text(0));
-  }
+  return sql::run(c, sql::kLockRepository, repo_id);
 }
 
 struct ManifestState {
   bool deleted = false;
-  int64_t deleted_in = 0;
   std::optional<std::string> subject;
 };
 
@@ -70,9 +56,43 @@ Result<std::optional<ManifestState>> manifest_state(Connection& c, int64_t repo_
   if (!row) return std::optional<ManifestState>();
   ManifestState s;
   s.deleted = !st.column_is_null(0);
-  s.deleted_in = st.column_is_null(1) ? 0 : st.column_int64(1);
   if (!st.column_is_null(2)) s.subject = st.column_text(2);
   return std::optional<ManifestState>(std::move(s));
+}
+
+// A version row, live or deleted.
+struct VersionRow {
+  int64_t id = 0;
+  std::string root;  // digest of its top-level manifest
+  bool live = false;
+};
+
+// The version rooted at `digest` (any state), if there is one.
+template <class Connection>
+Result<std::optional<VersionRow>> version_rooted_at(Connection& c, int64_t repo_id, const std::string& digest) {
+  META_TRY(st, c.prepare(sql::kVersionByDigest));
+  st.bind(1, repo_id).bind(2, digest);
+  META_TRY(row, st.step());
+  if (!row) return std::optional<VersionRow>();
+  return std::optional<VersionRow>(VersionRow{st.column_int64(0), digest, st.column_is_null(1)});
+}
+
+// The version `id` of the repository (any state), if there is one.
+template <class Connection>
+Result<std::optional<VersionRow>> version_by_id(Connection& c, int64_t repo_id, int64_t id) {
+  META_TRY(st, c.prepare(sql::kVersionState));
+  st.bind(1, repo_id).bind(2, id);
+  META_TRY(row, st.step());
+  if (!row) return std::optional<VersionRow>();
+  return std::optional<VersionRow>(VersionRow{id, st.column_text(0), st.column_is_null(1)});
+}
+
+// The live version rooted at `digest`, if there is one: its id.
+template <class Connection>
+Result<std::optional<int64_t>> live_version_of(Connection& c, int64_t repo_id, const std::string& digest) {
+  META_TRY(v, version_rooted_at(c, repo_id, digest));
+  if (!v || !v->live) return std::optional<int64_t>();
+  return std::optional<int64_t>(v->id);
 }
 
 // Which manifests a walk may step onto.
@@ -88,12 +108,8 @@ Result<std::vector<std::string>> members(Connection& c, int64_t repo_id, const s
   std::set<std::string> seen{root};
   for (size_t i = 0; i < out.size(); ++i) {
     const std::string at = out[i];
-    META_TRY(st, c.prepare(walk == Walk::live ? sql::kLiveBelow : sql::kAnyBelow));
-    st.bind(1, repo_id).bind(2, at).bind(3, repo_id).bind(4, at);
-    while (true) {
-      META_TRY(row, st.step());
-      if (!row) break;
-      std::string d = st.column_text(0);
+    META_TRY(below, sql::texts(c, walk == Walk::live ? sql::kLiveBelow : sql::kAnyBelow, repo_id, at, repo_id, at));
+    for (auto& d : below) {
       if (seen.insert(d).second) out.push_back(std::move(d));
     }
   }
@@ -108,13 +124,9 @@ Result<std::vector<int64_t>> live_versions_containing(Connection& c, int64_t rep
   std::vector<int64_t> found;
   for (size_t i = 0; i < todo.size(); ++i) {
     const std::string at = todo[i];
-    {
-      META_TRY(st, c.prepare(sql::kVersionByDigest));
-      st.bind(1, repo_id).bind(2, at);
-      META_TRY(row, st.step());
-      if (row && st.column_is_null(1)) found.push_back(st.column_int64(0));
-    }
-    META_TRY(parents, texts(c, sql::kLiveParents, repo_id, at));
+    META_TRY(version, live_version_of(c, repo_id, at));
+    if (version) found.push_back(*version);
+    META_TRY(parents, sql::texts(c, sql::kLiveParents, repo_id, at));
     META_TRY(state, manifest_state(c, repo_id, at));
     if (state && state->subject) {
       META_TRY(subject, manifest_state(c, repo_id, *state->subject));
@@ -127,99 +139,66 @@ Result<std::vector<int64_t>> live_versions_containing(Connection& c, int64_t rep
   return found;
 }
 
+// The count of one blob in a package's or an owner's set goes up or down by one; true when the blob just
+// entered (count 1 after +1) or left (0 after -1) the set, so its size moves the total. A count that would
+// go below 0 is a bookkeeping bug: the row is dropped, nothing subtracted.
+template <class Connection, class Key>
+Result<bool> count_in_set(Connection& c, std::string_view upsert, std::string_view drop, const Key& key,
+                          const std::string& digest, int64_t delta) {
+  META_TRY(held, sql::int_of(c, upsert, key, digest, delta));
+  if (!held) return Status(Errc::internal, "blob count returned no row");
+  if (*held <= 0) BERTH_RETURN_IF_ERROR(sql::run(c, drop, key, digest));
+  return delta > 0 ? *held == 1 : *held == 0;
+}
+
 // One blob entering (+1) or leaving (-1) a live version: the global count and the package's and owner's
 // totals, where the blob is counted once however many versions hold it.
 template <class Connection>
 Status count_blob(Connection& c, const Repo& repo, const std::string& digest, int64_t delta) {
-  int64_t size = 0;  // 0 for a digest the registry has no blob row for (nothing to count)
-  {
-    META_TRY(st, c.prepare(sql::kCountBlobLive));
-    st.bind(1, delta).bind(2, digest);
-    META_TRY(row, st.step());
-    if (row) size = st.column_int64(0);
+  // The blob's size; nullopt for a digest the registry has no blob row for (nothing to count).
+  META_TRY(size, sql::int_of(c, sql::kCountBlobLive, delta, digest));
+  const int64_t signed_size = delta > 0 ? size.value_or(0) : -size.value_or(0);
+  META_TRY(package_changed, count_in_set(c, sql::kCountPackageBlob, sql::kDropPackageBlob, repo.id, digest, delta));
+  if (package_changed && signed_size != 0) {
+    BERTH_RETURN_IF_ERROR(sql::run(c, sql::kAddPackageSize, signed_size, repo.id));
   }
-  // The row's new count tells whether the blob just arrived in (1 after +1) or left (0 after -1) the set.
-  auto count_in = [&](std::string_view upsert, std::string_view drop, auto bind_key) -> Result<bool> {
-    int64_t now_held = 0;
-    {
-      META_TRY(st, c.prepare(upsert));
-      bind_key(st);
-      st.bind(3, delta);
-      META_TRY(row, st.step());
-      if (!row) return Status(Errc::internal, "blob count returned no row");
-      now_held = st.column_int64(0);
-    }
-    // delta is +1 or -1; a count going below 0 would be a bookkeeping bug: dropped, not subtracted.
-    const bool changed = delta > 0 ? now_held == 1 : now_held == 0;
-    if (now_held <= 0) {
-      META_TRY(st, c.prepare(drop));
-      bind_key(st);
-      BERTH_RETURN_IF_ERROR(st.run());
-    }
-    return changed;
-  };
-  const int64_t signed_size = delta > 0 ? size : -size;
-  META_TRY(package_changed, count_in(sql::kCountPackageBlob, sql::kDropPackageBlob,
-                                     [&](auto& st) { st.bind(1, repo.id).bind(2, digest); }));
-  if (package_changed && size != 0) {
-    META_TRY(st, c.prepare(sql::kAddPackageSize));
-    BERTH_RETURN_IF_ERROR(st.bind(1, signed_size).bind(2, repo.id).run());
-  }
-  META_TRY(owner_changed, count_in(sql::kCountOwnerBlob, sql::kDropOwnerBlob,
-                                   [&](auto& st) { st.bind(1, repo.owner).bind(2, digest); }));
-  if (owner_changed && size != 0) {
-    META_TRY(st, c.prepare(sql::kAddOwnerSize));
-    BERTH_RETURN_IF_ERROR(st.bind(1, repo.owner).bind(2, signed_size).run());
+  META_TRY(owner_changed, count_in_set(c, sql::kCountOwnerBlob, sql::kDropOwnerBlob, repo.owner, digest, delta));
+  if (owner_changed && signed_size != 0) {
+    BERTH_RETURN_IF_ERROR(sql::run(c, sql::kAddOwnerSize, repo.owner, signed_size));
   }
   return Status::Ok();
 }
 
 template <class Connection>
 Result<std::set<std::string>> stored_blob_set(Connection& c, int64_t version_id) {
-  META_TRY(st, c.prepare(sql::kVersionBlobs));
-  st.bind(1, version_id);
-  std::set<std::string> out;
-  while (true) {
-    META_TRY(row, st.step());
-    if (!row) return out;
-    out.insert(st.column_text(0));
-  }
+  META_TRY(digests, sql::texts(c, sql::kVersionBlobs, version_id));
+  return std::set<std::string>(digests.begin(), digests.end());
 }
 
-// Brings a version's blob set and size up to date with its members. `live`: the version is live, so
-// blobs entering or leaving the set are counted. A deleted version's set is kept as it was at the delete.
+// Brings a version's blob set, size and member count up to date with its members. `live`: the version is
+// live, so blobs entering or leaving the set are counted. A deleted version's set is kept as it was at the
+// delete.
 template <class Connection>
 Status refresh_blobs(Connection& c, const Repo& repo, int64_t version_id, const std::string& root, bool live) {
   META_TRY(member_list, members(c, repo.id, root, live ? Walk::live : Walk::any));
   std::set<std::string> wanted;
   for (const auto& m : member_list) {
-    META_TRY(blobs, texts(c, sql::kBlobsOfManifest, repo.id, m));
+    META_TRY(blobs, sql::texts(c, sql::kBlobsOfManifest, repo.id, m));
     wanted.insert(blobs.begin(), blobs.end());
   }
   META_TRY(stored, stored_blob_set(c, version_id));
   for (const auto& d : wanted) {
     if (stored.count(d)) continue;
-    META_TRY(st, c.prepare(sql::kInsertVersionBlob));
-    BERTH_RETURN_IF_ERROR(st.bind(1, version_id).bind(2, d).run());
+    BERTH_RETURN_IF_ERROR(sql::run(c, sql::kInsertVersionBlob, version_id, d));
     if (live) BERTH_RETURN_IF_ERROR(count_blob(c, repo, d, +1));
   }
   for (const auto& d : stored) {
     if (wanted.count(d)) continue;
-    {
-      META_TRY(st, c.prepare(sql::kDeleteVersionBlob));
-      BERTH_RETURN_IF_ERROR(st.bind(1, version_id).bind(2, d).run());
-    }
+    BERTH_RETURN_IF_ERROR(sql::run(c, sql::kDeleteVersionBlob, version_id, d));
     if (live) BERTH_RETURN_IF_ERROR(count_blob(c, repo, d, -1));
   }
-  int64_t bytes = 0;
-  {
-    META_TRY(st, c.prepare(sql::kVersionBlobBytes));
-    st.bind(1, version_id);
-    META_TRY(row, st.step());
-    if (row) bytes = st.column_int64(0);
-  }
-  META_TRY(st, c.prepare(sql::kSetVersionSize));
-  return st.bind(1, bytes).bind(2, static_cast<int64_t>(member_list.size())).bind(3, version_id).run();
+  META_TRY(bytes, sql::int_of(c, sql::kVersionBlobBytes, version_id));
+  return sql::run(c, sql::kSetVersionSize, bytes.value_or(0), static_cast<int64_t>(member_list.size()), version_id);
 }
 
 // Counts every blob of the version's stored set in (+1, it became live) or out (-1, it was deleted).
@@ -232,18 +211,16 @@ Status count_blob_set(Connection& c, const Repo& repo, int64_t version_id, int64
 
 template <class Connection>
 Status count_versions(Connection& c, const Repo& repo, int64_t delta, int64_t now) {
-  META_TRY(st, c.prepare(sql::kCountVersions));
-  return st.bind(1, delta).bind(2, now).bind(3, repo.id).run();
+  return sql::run(c, sql::kCountVersions, delta, now, repo.id);
 }
 
-// The live version rooted at `digest`, if there is one: its id.
+// Removes a version row and what hangs off it (its blob set must be uncounted already).
 template <class Connection>
-Result<std::optional<int64_t>> live_version_of(Connection& c, int64_t repo_id, const std::string& digest) {
-  META_TRY(st, c.prepare(sql::kVersionByDigest));
-  st.bind(1, repo_id).bind(2, digest);
-  META_TRY(row, st.step());
-  if (!row || !st.column_is_null(1)) return std::optional<int64_t>();
-  return std::optional<int64_t>(st.column_int64(0));
+Status drop_version_row(Connection& c, int64_t id) {
+  for (std::string_view q : {sql::kDeleteVersionBlobs, sql::kDropSavedTags, sql::kDeleteVersionRow}) {
+    BERTH_RETURN_IF_ERROR(sql::run(c, q, id));
+  }
+  return Status::Ok();
 }
 
 // The versions rooted at the children of `root` stop being versions: they are now part of root's
@@ -251,26 +228,14 @@ Result<std::optional<int64_t>> live_version_of(Connection& c, int64_t repo_id, c
 // come back with the adopting version's refresh.
 template <class Connection>
 Status adopt_children(Connection& c, const Repo& repo, int64_t into, const std::string& root, int64_t now) {
-  META_TRY(children, texts(c, sql::kLiveChildren, repo.id, root));
+  META_TRY(children, sql::texts(c, sql::kLiveChildren, repo.id, root));
   for (const auto& child : children) {
     META_TRY(child_version, live_version_of(c, repo.id, child));
     if (!child_version) continue;
-    int64_t downloads = 0;
-    {
-      META_TRY(st, c.prepare(sql::kVersionDownloads));
-      st.bind(1, *child_version);
-      META_TRY(row, st.step());
-      if (row) downloads = st.column_int64(0);
-    }
+    META_TRY(downloads, sql::int_of(c, sql::kVersionDownloads, *child_version));
     BERTH_RETURN_IF_ERROR(count_blob_set(c, repo, *child_version, -1));
-    for (std::string_view q : {sql::kDeleteVersionBlobs, sql::kDropSavedTags, sql::kDeleteVersionRow}) {
-      META_TRY(st, c.prepare(q));
-      BERTH_RETURN_IF_ERROR(st.bind(1, *child_version).run());
-    }
-    {
-      META_TRY(st, c.prepare(sql::kAddVersionDownloads));
-      BERTH_RETURN_IF_ERROR(st.bind(1, downloads).bind(2, into).run());
-    }
+    BERTH_RETURN_IF_ERROR(drop_version_row(c, *child_version));
+    BERTH_RETURN_IF_ERROR(sql::run(c, sql::kAddVersionDownloads, downloads.value_or(0), into));
     BERTH_RETURN_IF_ERROR(count_versions(c, repo, -1, now));
   }
   return Status::Ok();
@@ -288,43 +253,25 @@ struct VersionFacts {
 template <class Connection>
 Result<int64_t> start_version(Connection& c, const Repo& repo, const std::string& root, const VersionFacts& facts,
                               int64_t now) {
+  META_TRY(existing, version_rooted_at(c, repo.id, root));
+  if (existing && existing->live) return existing->id;
   int64_t id = 0;
-  bool was_live = false, was_deleted = false;
-  {
-    META_TRY(st, c.prepare(sql::kVersionByDigest));
-    st.bind(1, repo.id).bind(2, root);
-    META_TRY(row, st.step());
-    if (row) {
-      id = st.column_int64(0);
-      was_live = st.column_is_null(1);
-      was_deleted = !was_live;
-    }
-  }
-  if (was_live) return id;
-  if (id != 0) {
+  if (existing) {
     // A deleted version pushed again: live with what the push brings; its old tags are forgotten, and
     // manifests still deleted from back then no longer come back with a later restore.
-    for (std::string_view q : {sql::kDropSavedTags, sql::kDeleteVersionBlobs}) {
-      META_TRY(st, c.prepare(q));
-      BERTH_RETURN_IF_ERROR(st.bind(1, id).run());
+    id = existing->id;
+    BERTH_RETURN_IF_ERROR(sql::run(c, sql::kDropSavedTags, id));
+    BERTH_RETURN_IF_ERROR(sql::run(c, sql::kDeleteVersionBlobs, id));
+    BERTH_RETURN_IF_ERROR(sql::run(c, sql::kForgetDeletedIn, repo.id, id));
+    BERTH_RETURN_IF_ERROR(sql::run(c, sql::kReviveVersion, now, id));
+    if (!facts.description.empty() || !facts.source.empty() || !facts.licenses.empty()) {
+      BERTH_RETURN_IF_ERROR(sql::run(c, sql::kDescribeVersion, facts.description, facts.source, facts.licenses, id));
     }
-    {
-      META_TRY(st, c.prepare(sql::kForgetDeletedIn));
-      BERTH_RETURN_IF_ERROR(st.bind(1, repo.id).bind(2, id).run());
-    }
-    META_TRY(st, c.prepare(sql::kReviveVersion));
-    BERTH_RETURN_IF_ERROR(st.bind(1, now).bind(2, id).run());
   } else {
-    META_TRY(st, c.prepare(sql::kInsertVersion));
-    st.bind(1, repo.id).bind(2, root).bind(3, facts.media_type).bind(4, facts.created_at).bind(5, now);
-    st.bind(6, facts.description).bind(7, facts.source).bind(8, facts.licenses);
-    META_TRY(row, st.step());
-    if (!row) return Status(Errc::internal, "version insert returned no id: " + root);
-    id = st.column_int64(0);
-  }
-  if (was_deleted && (!facts.description.empty() || !facts.source.empty() || !facts.licenses.empty())) {
-    META_TRY(st, c.prepare(sql::kDescribeVersion));
-    BERTH_RETURN_IF_ERROR(st.bind(1, facts.description).bind(2, facts.source).bind(3, facts.licenses).bind(4, id).run());
+    META_TRY(inserted, sql::int_of(c, sql::kInsertVersion, repo.id, root, facts.media_type, facts.created_at, now,
+                                   facts.description, facts.source, facts.licenses));
+    if (!inserted) return Status(Errc::internal, "version insert returned no id: " + root);
+    id = *inserted;
   }
   BERTH_RETURN_IF_ERROR(count_versions(c, repo, +1, now));
   BERTH_RETURN_IF_ERROR(adopt_children(c, repo, id, root, now));
@@ -337,17 +284,10 @@ Result<int64_t> start_version(Connection& c, const Repo& repo, const std::string
 template <class Connection>
 Status refresh_versions_holding_ids(Connection& c, const Repo& repo, const std::vector<int64_t>& ids, int64_t now) {
   for (int64_t id : ids) {
-    std::string root;
-    {
-      META_TRY(st, c.prepare(sql::kVersionState));
-      st.bind(1, repo.id).bind(2, id);
-      META_TRY(row, st.step());
-      if (!row) continue;
-      root = st.column_text(0);
-    }
-    BERTH_RETURN_IF_ERROR(refresh_blobs(c, repo, id, root, true));
-    META_TRY(st, c.prepare(sql::kTouchVersion));
-    BERTH_RETURN_IF_ERROR(st.bind(1, now).bind(2, id).run());
+    META_TRY(version, version_by_id(c, repo.id, id));
+    if (!version) continue;
+    BERTH_RETURN_IF_ERROR(refresh_blobs(c, repo, id, version->root, true));
+    BERTH_RETURN_IF_ERROR(sql::run(c, sql::kTouchVersion, now, id));
   }
   return Status::Ok();
 }
@@ -361,16 +301,15 @@ Status refresh_versions_holding(Connection& c, const Repo& repo, const std::stri
 // Soft-deletes the members of `candidates` (live manifests, the first one where the deletion starts)
 // that nothing outside the set keeps: a member that a live manifest outside the set lists, or whose
 // subject is live outside it, stays, and so does everything below it. Tags of deleted manifests are
-// saved under `deleted_in` (a version id; 0: not restorable) and removed. Returns the deleted digests.
+// saved under `deleted_in` (a version id; 0: not restorable) and removed.
 template <class Connection>
-Result<std::vector<std::string>> delete_members(Connection& c, const Repo& repo,
-                                                const std::vector<std::string>& candidates, int64_t deleted_in,
-                                                int64_t now) {
+Status delete_members(Connection& c, const Repo& repo, const std::vector<std::string>& candidates,
+                      int64_t deleted_in, int64_t now) {
   std::set<std::string> in_set(candidates.begin(), candidates.end());
-  std::vector<std::string> kept;
+  std::set<std::string> keep_set;
   for (size_t i = 1; i < candidates.size(); ++i) {
     const std::string& m = candidates[i];
-    META_TRY(parents, texts(c, sql::kLiveParents, repo.id, m));
+    META_TRY(parents, sql::texts(c, sql::kLiveParents, repo.id, m));
     bool keep = std::any_of(parents.begin(), parents.end(), [&](const std::string& p) { return !in_set.count(p); });
     if (!keep) {
       META_TRY(state, manifest_state(c, repo.id, m));
@@ -379,35 +318,19 @@ Result<std::vector<std::string>> delete_members(Connection& c, const Repo& repo,
         keep = subject && !subject->deleted;
       }
     }
-    if (keep) kept.push_back(m);
-  }
-  std::set<std::string> keep_set;
-  for (const auto& k : kept) {
-    META_TRY(below, members(c, repo.id, k, Walk::live));
+    if (!keep) continue;
+    META_TRY(below, members(c, repo.id, m, Walk::live));
     keep_set.insert(below.begin(), below.end());
   }
-  std::vector<std::string> deleted;
   bool tags_changed = false;
   for (const auto& m : candidates) {
     if (keep_set.count(m)) continue;
-    if (deleted_in != 0) {
-      META_TRY(st, c.prepare(sql::kSaveTagsOfManifest));
-      BERTH_RETURN_IF_ERROR(st.bind(1, deleted_in).bind(2, repo.id).bind(3, m).run());
-    }
-    {
-      META_TRY(st, c.prepare(sql::kDeleteTagsOfManifest));
-      BERTH_RETURN_IF_ERROR(st.bind(1, repo.id).bind(2, m).run());
-      tags_changed = tags_changed || c.changes() > 0;
-    }
-    META_TRY(st, c.prepare(sql::kMarkManifestDeleted));
-    BERTH_RETURN_IF_ERROR(st.bind(1, now).bind(2, deleted_in).bind(3, repo.id).bind(4, m).run());
-    deleted.push_back(m);
+    if (deleted_in != 0) BERTH_RETURN_IF_ERROR(sql::run(c, sql::kSaveTagsOfManifest, deleted_in, repo.id, m));
+    BERTH_RETURN_IF_ERROR(sql::run(c, sql::kDeleteTagsOfManifest, repo.id, m));
+    tags_changed = tags_changed || c.changes() > 0;
+    BERTH_RETURN_IF_ERROR(sql::run(c, sql::kMarkManifestDeleted, now, deleted_in, repo.id, m));
   }
-  if (tags_changed) {
-    META_TRY(st, c.prepare(sql::kBumpTagVersion));
-    BERTH_RETURN_IF_ERROR(st.bind(1, repo.id).run());
-  }
-  return deleted;
+  return tags_changed ? sql::run(c, sql::kBumpTagVersion, repo.id) : Status::Ok();
 }
 
 // Soft-deletes the live version `id` rooted at `root`.
@@ -415,13 +338,9 @@ template <class Connection>
 Status delete_version(Connection& c, const Repo& repo, int64_t id, const std::string& root, bool with_package,
                       int64_t now) {
   META_TRY(candidates, members(c, repo.id, root, Walk::live));
-  META_TRY(deleted, delete_members(c, repo, candidates, id, now));
-  (void)deleted;
+  BERTH_RETURN_IF_ERROR(delete_members(c, repo, candidates, id, now));
   BERTH_RETURN_IF_ERROR(count_blob_set(c, repo, id, -1));
-  {
-    META_TRY(st, c.prepare(sql::kMarkVersionDeleted));
-    BERTH_RETURN_IF_ERROR(st.bind(1, now).bind(2, with_package ? 1 : 0).bind(3, now).bind(4, id).run());
-  }
+  BERTH_RETURN_IF_ERROR(sql::run(c, sql::kMarkVersionDeleted, now, int64_t{with_package ? 1 : 0}, now, id));
   return count_versions(c, repo, -1, now);
 }
 
@@ -431,69 +350,42 @@ template <class Connection>
 Status restore_version(Connection& c, const Repo& repo, int64_t id, const std::string& root,
                        std::vector<std::string>& tags_not_restored, int64_t now) {
   tags_not_restored.clear();
-  std::vector<std::string> revive;
-  {
-    META_TRY(st, c.prepare(sql::kManifestsDeletedIn));
-    st.bind(1, repo.id).bind(2, id);
-    while (true) {
-      META_TRY(row, st.step());
-      if (!row) break;
-      revive.push_back(st.column_text(0));
-    }
-  }
+  META_TRY(revive, sql::texts(c, sql::kManifestsDeletedIn, repo.id, id));
   revive.push_back(root);
   std::set<std::string> done;
   for (size_t i = 0; i < revive.size(); ++i) {
     const std::string m = revive[i];
     if (!done.insert(m).second) continue;
-    {
-      META_TRY(st, c.prepare(sql::kReviveManifest));
-      BERTH_RETURN_IF_ERROR(st.bind(1, repo.id).bind(2, m).run());
-    }
-    META_TRY(children, texts(c, sql::kAnyChildren, repo.id, m));
+    BERTH_RETURN_IF_ERROR(sql::run(c, sql::kReviveManifest, repo.id, m));
+    META_TRY(children, sql::texts(c, sql::kAnyChildren, repo.id, m));
     for (auto& child : children) revive.push_back(std::move(child));
   }
   // Tags: back where they were, unless the name points elsewhere now (or its manifest is gone).
-  struct Saved {
-    std::string name, digest;
-  };
-  std::vector<Saved> saved;
+  std::vector<std::pair<std::string, std::string>> saved;  // name, digest
   {
     META_TRY(st, c.prepare(sql::kSavedTags));
     st.bind(1, id);
     while (true) {
       META_TRY(row, st.step());
       if (!row) break;
-      saved.push_back({st.column_text(0), st.column_text(1)});
+      saved.emplace_back(st.column_text(0), st.column_text(1));
     }
   }
   bool tags_changed = false;
-  for (const auto& t : saved) {
-    META_TRY(state, manifest_state(c, repo.id, t.digest));
+  for (const auto& [name, digest] : saved) {
+    META_TRY(state, manifest_state(c, repo.id, digest));
     bool restored = false;
     if (state && !state->deleted) {
-      META_TRY(st, c.prepare(sql::kRestoreTag));
-      BERTH_RETURN_IF_ERROR(st.bind(1, repo.id).bind(2, t.name).bind(3, t.digest).bind(4, now).run());
+      BERTH_RETURN_IF_ERROR(sql::run(c, sql::kRestoreTag, repo.id, name, digest, now));
       restored = c.changes() > 0;
     }
-    if (restored) {
-      tags_changed = true;
-    } else {
-      tags_not_restored.push_back(t.name);
-    }
+    if (!restored) tags_not_restored.push_back(name);
+    tags_changed = tags_changed || restored;
   }
-  if (tags_changed) {
-    META_TRY(st, c.prepare(sql::kBumpTagVersion));
-    BERTH_RETURN_IF_ERROR(st.bind(1, repo.id).run());
-  }
-  for (std::string_view q : {sql::kDropSavedTags, sql::kDeleteVersionBlobs}) {
-    META_TRY(st, c.prepare(q));
-    BERTH_RETURN_IF_ERROR(st.bind(1, id).run());
-  }
-  {
-    META_TRY(st, c.prepare(sql::kReviveVersion));
-    BERTH_RETURN_IF_ERROR(st.bind(1, now).bind(2, id).run());
-  }
+  if (tags_changed) BERTH_RETURN_IF_ERROR(sql::run(c, sql::kBumpTagVersion, repo.id));
+  BERTH_RETURN_IF_ERROR(sql::run(c, sql::kDropSavedTags, id));
+  BERTH_RETURN_IF_ERROR(sql::run(c, sql::kDeleteVersionBlobs, id));
+  BERTH_RETURN_IF_ERROR(sql::run(c, sql::kReviveVersion, now, id));
   BERTH_RETURN_IF_ERROR(count_versions(c, repo, +1, now));
   // Children that were pushed again on their own meanwhile are versions again: this one takes them back.
   BERTH_RETURN_IF_ERROR(adopt_children(c, repo, id, root, now));
@@ -523,8 +415,7 @@ Status build_versions(Connection& c, const Repo& repo) {
     META_TRY(id, start_version(c, repo, t.digest, facts, t.created_at));
     (void)id;
   }
-  META_TRY(st, c.prepare(sql::kMarkVersionsReady));
-  return st.bind(1, repo.id).run();
+  return sql::run(c, sql::kMarkVersionsReady, repo.id);
 }
 
 }  // namespace berth::meta::versions

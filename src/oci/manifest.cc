@@ -98,8 +98,19 @@ Result<Descriptor> parse_descriptor(const json& j, const std::string& where) {
   auto annotations = annotations_of(j, where);
   if (!annotations.ok()) return annotations.status();
 
-  return Descriptor{media_type->get<std::string>(), std::move(digest).value(), size,
-                    std::move(artifact_type).value(), std::move(annotations).value()};
+  Descriptor d{media_type->get<std::string>(), std::move(digest).value(), size, std::move(artifact_type).value(),
+               std::move(annotations).value(), {}, {}, {}, false};
+  if (auto platform = j.find("platform"); platform != j.end() && platform->is_object()) {
+    auto text = [&](const char* key) {
+      auto it = platform->find(key);
+      return it != platform->end() && it->is_string() ? it->get<std::string>() : std::string();
+    };
+    d.os = text("os");
+    d.architecture = text("architecture");
+    d.variant = text("variant");
+  }
+  if (auto a = j.find("annotations"); a != j.end()) d.attestation = a->contains("vnd.docker.reference.type");
+  return d;
 }
 
 Result<std::vector<Descriptor>> parse_descriptor_array(const json& doc, const char* key) {

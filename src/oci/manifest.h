@@ -36,6 +36,13 @@ struct Descriptor {
   int64_t size = 0;
   std::optional<std::string> artifact_type;
   std::string annotations_json;  // the "annotations" object as compact JSON, or empty
+  // An index child's "platform" (empty strings when absent or not strings).
+  std::string os;
+  std::string architecture;
+  std::string variant;
+  // An index child that BuildKit annotates `vnd.docker.reference.type` (its provenance and SBOM
+  // attestations): attached to the image, not a platform of it.
+  bool attestation = false;
 };
 
 struct ParsedManifest {

@@ -164,9 +164,6 @@ Status Registry::delete_manifest(const std::string& repository, const oci::Refer
 namespace {
 constexpr uint64_t kMaxConfigBytes = 1 << 20;  // image configs are a few KiB; never read a large blob whole
 
-bool is_attestation(const oci::Descriptor& d) {
-  return d.annotations_json.find("\"vnd.docker.reference.type\"") != std::string::npos;
-}
 }  // namespace
 
 std::optional<std::string> Registry::read_small_blob(const oci::Digest& digest, uint64_t size) {
@@ -201,7 +198,7 @@ ImageInfo Registry::describe_image(const std::string& repository, const oci::Par
   if (manifest.is_index) {
     // An index has no config: its first platform's stands for it.
     for (const auto& child : manifest.manifests) {
-      if (is_attestation(child)) continue;
+      if (child.attestation) continue;
       auto stored = meta_.get_manifest(repository, child.digest);
       if (!stored.ok() || !*stored) break;
       auto parsed = oci::parse_manifest((*stored)->media_type, (*stored)->content);

@@ -23,6 +23,7 @@
 #include "support/api_helpers.h"
 #include "support/auth_helpers.h"
 #include "support/registry_process.h"
+#include "support/shared_world.h"
 
 namespace berth::test {
 namespace {
@@ -136,42 +137,20 @@ uint64_t blob_bytes_of(const std::string& manifest) {
   return total;
 }
 
-class PackagesApiTest : public ::testing::Test {
+struct ApiWorld {
+  std::unique_ptr<RegistryProcess> server;
+  std::string origin;                              // http://127.0.0.1:PORT
+  std::map<std::string, std::string> tokens;       // key → secret
+  std::map<std::string, std::string> users;        // key → the user the token belongs to
+  std::map<std::string, PushedImage> v1, v2;       // repository → image tagged v1 (v2)
+};
+
+class PackagesApiTest : public SharedWorldTest<ApiWorld> {
  protected:
-  struct World {
-    std::unique_ptr<RegistryProcess> server;
-    std::string origin;                              // http://127.0.0.1:PORT
-    std::map<std::string, std::string> tokens;       // key → secret
-    std::map<std::string, std::string> users;        // key → the user the token belongs to
-    std::map<std::string, PushedImage> v1, v2;       // repository → image tagged v1 (v2)
-  };
-  static inline World* world_ = nullptr;
-  static inline std::string setup_error_;
+  using World = ApiWorld;
+  static void SetUpTestSuite() { build_world(populate); }
 
-  static void SetUpTestSuite() {
-    try {
-      world_ = new World;
-      build_world(*world_);
-    } catch (const std::exception& e) {
-      setup_error_ = e.what();
-    }
-  }
-  static void TearDownTestSuite() {
-    delete world_;
-    world_ = nullptr;
-  }
-  void SetUp() override {
-    if (world_ && world_->server && world_->server->external()) GTEST_SKIP() << "needs a server started by the test";
-    ASSERT_TRUE(setup_error_.empty()) << "setting up identities and packages failed: " << setup_error_;
-  }
-  void TearDown() override {
-    int status = 0;
-    if (world_ && world_->server && !world_->server->alive(&status)) {
-      ADD_FAILURE() << "the server died (wait status " << status << "):\n" << world_->server->log();
-    }
-  }
-
-  static void build_world(World& w) {
+  static void populate(World& w) {
     w.server = std::make_unique<RegistryProcess>(RegistryProcess::Options{.env = {{"BERTH_AUTH_ENABLED", "true"}}});
     if (w.server->external()) return;
     const auto dir = w.server->data_dir();

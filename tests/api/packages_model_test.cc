@@ -16,10 +16,12 @@
 #include <thread>
 #include <vector>
 
+#include "common/random.h"
 #include "support/admin_cli.h"
 #include "support/api_helpers.h"
 #include "support/auth_helpers.h"
 #include "support/registry_process.h"
+#include "support/shared_world.h"
 
 namespace berth::test {
 namespace {
@@ -29,8 +31,6 @@ using namespace std::chrono_literals;
 
 constexpr const char* kSignatureType = "application/vnd.dev.sigstore.bundle.v0.3+json";
 constexpr const char* kSbomType = "application/spdx+json";
-
-std::string random_hex(size_t n) { return sha256(random_bytes(16)).substr(7, n); }
 
 // A manifest as pushed: its exact bytes, digest and media type.
 struct Pushed {
@@ -59,50 +59,32 @@ struct MultiArch {
   uint64_t size() const { return amd64.blob_bytes() + arm64.blob_bytes() + 2 + signature.layer_size + sbom.layer_size; }
 };
 
-class PackagesModelTest : public ::testing::Test {
- protected:
-  struct World {
-    std::unique_ptr<RegistryProcess> server;
-    std::string token;  // alice: read, write, delete
-  };
-  static inline World* world_ = nullptr;
-  static inline std::string setup_error_;
+struct ModelWorld {
+  std::unique_ptr<RegistryProcess> server;
+  std::string token;  // alice: read, write, delete
+};
 
-  static void SetUpTestSuite() {
-    try {
-      world_ = new World;
-      world_->server =
-          std::make_unique<RegistryProcess>(RegistryProcess::Options{.env = {{"BERTH_AUTH_ENABLED", "true"}}});
-      if (world_->server->external()) return;
-      const auto dir = world_->server->data_dir();
-      admin_or_throw(dir, {"user", "create", "alice"});
-      admin_or_throw(dir, {"org", "create", "acme", "--admin", "alice"});
-      world_->token = admin_or_throw(
-          dir, {"token", "create", "--user", "alice", "--scopes", "read:packages,write:packages,delete:packages"});
-    } catch (const std::exception& e) {
-      setup_error_ = e.what();
-    }
-  }
-  static void TearDownTestSuite() {
-    delete world_;
-    world_ = nullptr;
-  }
-  void SetUp() override {
-    if (world_ && world_->server && world_->server->external()) GTEST_SKIP() << "needs a server started by the test";
-    ASSERT_TRUE(setup_error_.empty()) << "setting up the server failed: " << setup_error_;
-  }
-  void TearDown() override {
-    int status = 0;
-    if (world_ && world_->server && !world_->server->alive(&status)) {
-      ADD_FAILURE() << "the server died (wait status " << status << "):\n" << world_->server->log();
-    }
-  }
+// Alice, who administers the org acme, with a token of every scope, on a server with `env` added.
+void build_alice_world(ModelWorld& w, std::map<std::string, std::string> env) {
+  env["BERTH_AUTH_ENABLED"] = "true";
+  w.server = std::make_unique<RegistryProcess>(RegistryProcess::Options{.env = std::move(env)});
+  if (w.server->external()) return;
+  const auto dir = w.server->data_dir();
+  admin_or_throw(dir, {"user", "create", "alice"});
+  admin_or_throw(dir, {"org", "create", "acme", "--admin", "alice"});
+  w.token = admin_or_throw(dir, {"token", "create", "--user", "alice", "--scopes",
+                                 "read:packages,write:packages,delete:packages"});
+}
+
+class PackagesModelTest : public SharedWorldTest<ModelWorld> {
+ protected:
+  static void SetUpTestSuite() { build_world([](ModelWorld& w) { build_alice_world(w, {}); }); }
 
   HttpClient client() const { return world_->server->client(); }
   Headers alice() const { return basic_auth("alice", world_->token); }
   Headers api_auth() const { return {{"Authorization", "token " + world_->token}}; }
   static std::string new_repo(const std::string& prefix, const std::string& owner = "alice") {
-    return owner + "/" + prefix + "-" + random_hex(10);
+    return owner + "/" + prefix + "-" + berth::random_hex(5);
   }
 
   // ---- /v2/ ----
@@ -123,7 +105,7 @@ class PackagesModelTest : public ::testing::Test {
               const std::string& variant = "", size_t layer_bytes = 700, const json& labels = json::object(),
               const json& annotations = nullptr) {
     json config = {{"architecture", arch}, {"os", "linux"}, {"config", {{"Labels", labels}}},
-                   {"rootfs", {{"type", "layers"}, {"diff_ids", json::array()}}}, {"nonce", random_hex(16)}};
+                   {"rootfs", {{"type", "layers"}, {"diff_ids", json::array()}}}, {"nonce", berth::random_hex(8)}};
     if (!variant.empty()) config["variant"] = variant;
     const std::string config_bytes = config.dump();
     const std::string layer = random_bytes(layer_bytes);
@@ -373,12 +355,12 @@ TEST_F(PackagesModelTest, DeletingAVersionHidesAllItsManifestsAndRestoreBringsTh
 }
 
 TEST_F(PackagesModelTest, SizesCountEachBlobOnceAndUniqueSizesWhatADeleteFrees) {
-  const std::string org = "sizes" + random_hex(8);
+  const std::string org = "sizes" + berth::random_hex(4);
   admin_or_throw(world_->server->data_dir(), {"org", "create", org, "--admin", "alice"});
   const std::string p1 = org + "/one", p2 = org + "/two";
   const std::string shared_layer = random_bytes(3000), layer2 = random_bytes(500);
   auto push = [&](const std::string& repo, const std::string& tag, const std::vector<std::string>& layers) {
-    const std::string config = json({{"architecture", "amd64"}, {"os", "linux"}, {"nonce", random_hex(20)}}).dump();
+    const std::string config = json({{"architecture", "amd64"}, {"os", "linux"}, {"nonce", berth::random_hex(10)}}).dump();
     json m = {{"schemaVersion", 2}, {"mediaType", media::kOciManifest},
               {"config", Descriptor(media::kOciConfig, blob(repo, config), config.size()).to_json()},
               {"layers", json::array()}};
@@ -631,7 +613,7 @@ TEST_F(PackagesModelTest, APlatformManifestSharedByTwoIndexesOutlivesTheDeletion
 TEST_F(PackagesModelTest, AReferrerPushedBeforeItsSubjectJoinsItsVersionWhenTheSubjectArrives) {
   const std::string repo = new_repo("early-referrer");
   // The subject's bytes are known before it is pushed.
-  const std::string config = json({{"architecture", "amd64"}, {"os", "linux"}, {"nonce", random_hex(16)}}).dump();
+  const std::string config = json({{"architecture", "amd64"}, {"os", "linux"}, {"nonce", berth::random_hex(8)}}).dump();
   const std::string layer = random_bytes(800);
   json m = {{"schemaVersion", 2}, {"mediaType", media::kOciManifest},
             {"config", Descriptor(media::kOciConfig, blob(repo, config), config.size()).to_json()},
@@ -717,7 +699,7 @@ TEST_F(PackagesModelTest, ALayerSharedByTwoPlatformsCountsOnce) {
   std::vector<Pushed> platforms;
   uint64_t configs = 0;
   for (const char* arch : {"amd64", "arm64"}) {
-    const std::string config = json({{"architecture", arch}, {"os", "linux"}, {"nonce", random_hex(16)}}).dump();
+    const std::string config = json({{"architecture", arch}, {"os", "linux"}, {"nonce", berth::random_hex(8)}}).dump();
     configs += config.size();
     json m = {{"schemaVersion", 2}, {"mediaType", media::kOciManifest},
               {"config", Descriptor(media::kOciConfig, blob(repo, config), config.size()).to_json()},
@@ -817,7 +799,7 @@ TEST_F(PackagesModelTest, UniqueSizeLooksAtEveryPackageOfEveryOwner) {
   const std::string mine = new_repo("unique-a"), theirs = new_repo("unique-b", "acme");
   const std::string layer = random_bytes(4000);
   auto push = [&](const std::string& repo) {
-    const std::string config = json({{"architecture", "amd64"}, {"os", "linux"}, {"nonce", random_hex(16)}}).dump();
+    const std::string config = json({{"architecture", "amd64"}, {"os", "linux"}, {"nonce", berth::random_hex(8)}}).dump();
     json m = {{"schemaVersion", 2}, {"mediaType", media::kOciManifest},
               {"config", Descriptor(media::kOciConfig, blob(repo, config), config.size()).to_json()},
               {"layers", json::array({Descriptor(media::kOciLayer, blob(repo, layer), layer.size()).to_json()})}};
@@ -853,7 +835,7 @@ TEST_F(PackagesModelTest, ConcurrentPushesOfASubjectAndItsReferrerNeverMissEachO
   const std::string repo = new_repo("race-referrer");
   for (int round = 0; round < 8; ++round) {
     SCOPED_TRACE("round " + std::to_string(round));
-    const std::string config = json({{"architecture", "amd64"}, {"os", "linux"}, {"nonce", random_hex(16)}}).dump();
+    const std::string config = json({{"architecture", "amd64"}, {"os", "linux"}, {"nonce", berth::random_hex(8)}}).dump();
     const std::string layer = random_bytes(300);
     json m = {{"schemaVersion", 2}, {"mediaType", media::kOciManifest},
               {"config", Descriptor(media::kOciConfig, blob(repo, config), config.size()).to_json()},
@@ -917,23 +899,10 @@ TEST_F(PackagesModelTest, ConcurrentDeletesOfTwoIndexesSharingAPlatformDeleteIt)
 class PackagesPurgeTest : public PackagesModelTest {
  protected:
   static void SetUpTestSuite() {
-    setup_error_.clear();
-    try {
-      world_ = new World;
-      world_->server = std::make_unique<RegistryProcess>(RegistryProcess::Options{
-          .env = {{"BERTH_AUTH_ENABLED", "true"}, {"BERTH_PACKAGES_RESTORE_WINDOW_SECONDS", "1"},
-                  {"BERTH_UPLOAD_SWEEP_SECONDS", "1"}}});
-      if (world_->server->external()) return;
-      const auto dir = world_->server->data_dir();
-      admin_or_throw(dir, {"user", "create", "alice"});
-      admin_or_throw(dir, {"org", "create", "acme", "--admin", "alice"});
-      world_->token = admin_or_throw(
-          dir, {"token", "create", "--user", "alice", "--scopes", "read:packages,write:packages,delete:packages"});
-    } catch (const std::exception& e) {
-      setup_error_ = e.what();
-    }
+    build_world([](ModelWorld& w) {
+      build_alice_world(w, {{"BERTH_PACKAGES_RESTORE_WINDOW_SECONDS", "1"}, {"BERTH_UPLOAD_SWEEP_SECONDS", "1"}});
+    });
   }
-  static void TearDownTestSuite() { PackagesModelTest::TearDownTestSuite(); }
 };
 
 TEST_F(PackagesPurgeTest, APurgedVersionIsGoneForGoodAndItsContentCanBePushedAgain) {

@@ -18,6 +18,7 @@
 
 #include "meta/metadata_store.h"
 #include "meta/package_store.h"
+#include "unit/meta_store_suite.h"
 
 namespace berth::meta::suite {
 
@@ -26,6 +27,18 @@ struct PackageStores {
   PackageStore* packages = nullptr;
   std::shared_ptr<void> resources;  // owns the stores and what they need; released last
 };
+
+// The PackageStores of a store made by a MetaStoreSuite factory (`Store`: the driver's class, which has
+// packages()). The store goes first, then what it needed.
+template <class Store>
+PackageStores package_stores_of(StoreUnderTest made) {
+  if (!made.store) return {};
+  auto* store = static_cast<Store*>(made.store.get());
+  PackageStores out{store, &store->packages(), nullptr};
+  out.resources = std::shared_ptr<void>(nullptr, [s = std::shared_ptr<MetadataStore>(std::move(made.store)),
+                                                  r = made.resources](void*) mutable { s.reset(); });
+  return out;
+}
 
 struct PackageDriver {
   std::string name;

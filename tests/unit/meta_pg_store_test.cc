@@ -47,16 +47,7 @@ using suite::MetaStoreSuite;
 INSTANTIATE_TEST_SUITE_P(Postgres, MetaStoreSuite, ::testing::Values(suite::StoreDriver{"postgres", make_pg}),
                          suite::DriverName());
 
-suite::PackageStores make_pg_packages() {
-  auto made = make_pg();
-  if (!made.store) return {};
-  auto* store = static_cast<PgStore*>(made.store.get());
-  suite::PackageStores out{store, &store->packages(), nullptr};
-  // The store first, then the scratch database it used.
-  out.resources = std::shared_ptr<void>(nullptr, [s = std::shared_ptr<MetadataStore>(std::move(made.store)),
-                                                  db = made.resources](void*) mutable { s.reset(); });
-  return out;
-}
+suite::PackageStores make_pg_packages() { return suite::package_stores_of<PgStore>(make_pg()); }
 
 using suite::PackageSuite;
 

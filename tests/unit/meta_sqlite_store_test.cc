@@ -39,15 +39,7 @@ using suite::MetaStoreSuite;
 INSTANTIATE_TEST_SUITE_P(Sqlite, MetaStoreSuite,
                          ::testing::Values(suite::StoreDriver{"sqlite", make_sqlite}), suite::DriverName());
 
-suite::PackageStores make_sqlite_packages() {
-  auto made = make_sqlite();
-  if (!made.store) return {};
-  auto* store = static_cast<SqliteStore*>(made.store.get());
-  suite::PackageStores out{store, &store->packages(), nullptr};
-  out.resources = std::shared_ptr<void>(nullptr, [s = std::shared_ptr<MetadataStore>(std::move(made.store)),
-                                                  dir = made.resources](void*) mutable { s.reset(); });
-  return out;
-}
+suite::PackageStores make_sqlite_packages() { return suite::package_stores_of<SqliteStore>(make_sqlite()); }
 
 using suite::PackageSuite;
 
