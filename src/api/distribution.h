@@ -38,6 +38,8 @@ struct ApiOptions {
   PackagesApi* packages_api = nullptr;
   // Where manifest GETs are counted as downloads (null: not counted).
   packages::DownloadCounter* downloads = nullptr;
+  // More Prometheus text appended to /metrics (the garbage collector's), if set.
+  std::function<std::string()> extra_metrics;
 };
 
 // What a /v2 path names, once the repository name has been split off.

@@ -148,6 +148,7 @@ http::Dispatch DistributionApi::on_request(http::Request& request) {
       http::Response r;
       r.headers.set("Content-Type", "text/plain; version=0.0.4");
       r.body = metrics_.render(registry_.uploads_in_progress());
+      if (options_.extra_metrics) r.body += options_.extra_metrics();
       return http::Dispatch::respond(std::move(r));
     }
     case Route::Kind::token:

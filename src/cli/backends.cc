@@ -58,6 +58,7 @@ Result<Backends> open_metadata(const Config& config) {
     if (!opened.ok()) return Status(opened.status().code(), "metadata (postgres): " + opened.status().message());
     b.identity = opened->identity;
     b.packages = opened->packages;
+    b.collector = opened->collector;
     b.metadata = std::move(opened->store);
   } else {
     std::error_code ec;
@@ -67,6 +68,7 @@ Result<Backends> open_metadata(const Config& config) {
     if (!store.ok()) return Status(store.status().code(), "metadata (sqlite): " + store.status().message());
     b.identity = &(*store)->identity();
     b.packages = &(*store)->packages();
+    b.collector = &(*store)->collector();
     b.metadata = std::move(*store);
   }
   return b;

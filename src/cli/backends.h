@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "cli/config.h"
+#include "meta/collector_store.h"
 #include "meta/identity_store.h"
 #include "meta/metadata_store.h"
 #include "meta/package_store.h"
@@ -18,6 +19,7 @@ struct Backends {
   std::unique_ptr<meta::MetadataStore> metadata;
   meta::IdentityStore* identity = nullptr;       // owned by `metadata`
   meta::PackageStore* packages = nullptr;        // owned by `metadata`
+  meta::CollectorStore* collector = nullptr;     // owned by `metadata`
   std::function<bool()> ready;                   // every backend answers
 };
 

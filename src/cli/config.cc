@@ -115,6 +115,11 @@ Result<Config> load_config_file(const std::string& path) {
             read(root["uploads"], "expire_after_seconds", c.upload_expire_after_seconds, error, "uploads.") &&
             read(root["uploads"], "sweep_interval_seconds", c.upload_sweep_interval_seconds, error, "uploads.") &&
             read(root["packages"], "restore_window_seconds", c.packages_restore_window_seconds, error, "packages.") &&
+            read(root["gc"], "enabled", c.gc_enabled, error, "gc.") &&
+            read(root["gc"], "grace_period_seconds", c.gc_grace_seconds, error, "gc.") &&
+            read(root["gc"], "interval_seconds", c.gc_interval_seconds, error, "gc.") &&
+            read(root["gc"], "step_budget", c.gc_step_budget, error, "gc.") &&
+            read(root["gc"], "pass_interval_seconds", c.gc_pass_interval_seconds, error, "gc.") &&
             read(root["log"], "level", c.log_level, error, "log.") && read(root["log"], "access", c.access_log, error, "log.") &&
             read(root["auth"], "enabled", c.auth_enabled, error, "auth.") &&
             read(root["auth"], "service", c.auth_service, error, "auth.") &&
@@ -191,6 +196,20 @@ Status apply_environment(Config& c) {
       v && !parse_number(v, c.packages_restore_window_seconds)) {
     return Status(Errc::invalid_argument, "BERTH_PACKAGES_RESTORE_WINDOW_SECONDS must be a number");
   }
+  if (auto v = env("BERTH_GC_ENABLED"); v && !parse_bool(v, c.gc_enabled)) {
+    return Status(Errc::invalid_argument, "BERTH_GC_ENABLED must be true or false");
+  }
+  if (auto v = env("BERTH_GC_GRACE_SECONDS"); v && !parse_number(v, c.gc_grace_seconds)) {
+    return Status(Errc::invalid_argument, "BERTH_GC_GRACE_SECONDS must be a number");
+  }
+  if (auto v = env("BERTH_GC_INTERVAL_SECONDS"); v && !parse_number(v, c.gc_interval_seconds)) {
+    return Status(Errc::invalid_argument, "BERTH_GC_INTERVAL_SECONDS must be a number");
+  }
+  if (auto v = env("BERTH_GC_PASS_INTERVAL_SECONDS"); v && !parse_number(v, c.gc_pass_interval_seconds)) {
+    return Status(Errc::invalid_argument, "BERTH_GC_PASS_INTERVAL_SECONDS must be a number");
+  }
+  if (c.gc_grace_seconds < 0) return Status(Errc::invalid_argument, "gc.grace_period_seconds must not be negative");
+  if (c.gc_interval_seconds < 1) return Status(Errc::invalid_argument, "gc.interval_seconds must be at least 1");
   if (c.storage != "filesystem" && c.storage != "s3") {
     return Status(Errc::invalid_argument, "storage must be filesystem or s3, got '" + c.storage + "'");
   }

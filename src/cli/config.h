@@ -49,6 +49,13 @@ struct Config {
   int upload_sweep_interval_seconds = 600;
   // Deleted package versions stay restorable this long, then are purged (checked every sweep interval).
   int64_t packages_restore_window_seconds = 30 * 24 * 3600;
+  // Online garbage collection (docs/lifecycle.md): a step of at most gc_step_budget rows and objects
+  // every gc_interval_seconds, by whichever node holds the lease.
+  bool gc_enabled = true;
+  int64_t gc_grace_seconds = 3600;
+  int gc_interval_seconds = 30;
+  int64_t gc_pass_interval_seconds = 3600;  // a new pass starts this long after the last one ended
+  size_t gc_step_budget = 5000;
   std::string log_level = "info";
   bool access_log = true;
   // Authentication: on by default. Off serves everyone everything (only for trusted networks and tests).
@@ -63,7 +70,9 @@ struct Config {
 Result<Config> load_config_file(const std::string& path);
 // Applies BERTH_LISTEN, BERTH_DATA, BERTH_TLS_CERT, BERTH_TLS_KEY, BERTH_IO_THREADS, BERTH_LOG_LEVEL,
 // BERTH_ACCESS_LOG, BERTH_UPLOAD_EXPIRE_AFTER_SECONDS, BERTH_UPLOAD_SWEEP_SECONDS,
-// BERTH_PACKAGES_RESTORE_WINDOW_SECONDS, BERTH_AUTH_ENABLED,
+// BERTH_PACKAGES_RESTORE_WINDOW_SECONDS, BERTH_GC_ENABLED, BERTH_GC_GRACE_SECONDS, BERTH_GC_INTERVAL_SECONDS,
+// BERTH_GC_PASS_INTERVAL_SECONDS,
+// BERTH_AUTH_ENABLED,
 // BERTH_AUTH_REALM, BERTH_AUTH_SIGNING_KEY_FILE, BERTH_AUTH_TOKEN_TTL_SECONDS, BERTH_STORAGE, BERTH_S3_ENDPOINT,
 // BERTH_S3_REGION, BERTH_S3_BUCKET, BERTH_S3_ACCESS_KEY, BERTH_S3_SECRET_KEY, BERTH_S3_PREFIX,
 // BERTH_S3_PATH_STYLE, BERTH_S3_VERIFY_TLS, BERTH_S3_CA_FILE, BERTH_S3_REDIRECT_SECONDS, BERTH_METADATA, BERTH_POSTGRES_URL,

@@ -11,9 +11,12 @@
 #include <condition_variable>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include <malloc.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "api/distribution.h"
@@ -21,7 +24,9 @@
 #include "auth/jwt.h"
 #include "cli/admin.h"
 #include "cli/config.h"
+#include "cli/gc_command.h"
 #include "http/server.h"
+#include "lifecycle/collector.h"
 #include "cli/backends.h"
 #include "packages/downloads.h"
 #include "packages/housekeeping.h"
@@ -74,6 +79,42 @@ class Housekeeping {
   std::thread thread_;
 };
 
+// The background garbage collector (docs/lifecycle.md): a bounded step every interval, on a thread of
+// lower CPU priority, by whichever node holds the lease.
+class BackgroundCollector {
+ public:
+  BackgroundCollector(lifecycle::Collector& collector, int interval_seconds, size_t budget)
+      : thread_([this, &collector, interval_seconds, budget] {
+          ::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), 10);  // this thread only
+          std::unique_lock lock(mu_);
+          while (!cv_.wait_for(lock, std::chrono::seconds(interval_seconds), [this] { return stop_; })) {
+            lock.unlock();
+            auto step = collector.step(budget);
+            if (!step.ok()) {
+              spdlog::warn("garbage collection: {}", step.status().message());
+            } else if (step->blobs_deleted + step->links_removed + step->uploads_removed > 0) {
+              spdlog::info("garbage collection reclaimed {} objects, {} bytes; removed {} links, {} upload leftovers",
+                           step->blobs_deleted, step->bytes_deleted, step->links_removed, step->uploads_removed);
+            }
+            lock.lock();
+          }
+        }) {}
+  ~BackgroundCollector() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
 int serve(const cli::Config& config) {
   auto level = spdlog::level::from_str(config.log_level);
   spdlog::set_level(level);
@@ -92,7 +133,18 @@ int serve(const cli::Config& config) {
   }
   registry::Registry registry(*backends->blobs, *backends->metadata,
                               registry::RegistryOptions{config.upload_expire_after_seconds,
-                                                        config.storage == "s3" ? config.s3.redirect_seconds : 0});
+                                                        config.storage == "s3" ? config.s3.redirect_seconds : 0,
+                                                        config.gc_grace_seconds});
+  lifecycle::CollectorOptions gc_options;
+  gc_options.grace_seconds = config.gc_grace_seconds;
+  gc_options.stale_upload_seconds = config.upload_expire_after_seconds;
+  gc_options.pass_interval_seconds = config.gc_pass_interval_seconds;
+  gc_options.holder = cli::collector_node_name();
+  gc_options.holder_gone = cli::collector_node_gone;
+  lifecycle::Collector collector(*backends->blobs, *backends->metadata, *backends->collector, gc_options);
+  collector.set_pass_listener([&identity = *backends->identity, holder = gc_options.holder](const auto& pass) {
+    cli::record_gc_pass(identity, "gc", holder, pass);
+  });
 
   api::ApiOptions api_options;
   api_options.access_log = config.access_log;
@@ -130,6 +182,7 @@ int serve(const cli::Config& config) {
                                                         config.external_url, !config.tls_cert.empty()});
   api_options.packages_api = &packages_api;
   api_options.downloads = &downloads;
+  api_options.extra_metrics = [&collector] { return collector.metrics().render(); };
   api::DistributionApi api(registry, api_options);
 
   http::ServerOptions options;
@@ -152,6 +205,8 @@ int serve(const cli::Config& config) {
                host, server.port(), config.storage, config.metadata, data.string());
   {
     Housekeeping housekeeping(registry, package_housekeeping, std::max(1, config.upload_sweep_interval_seconds));
+    std::optional<BackgroundCollector> background_gc;
+    if (config.gc_enabled) background_gc.emplace(collector, config.gc_interval_seconds, config.gc_step_budget);
     server.run();
   }
   package_housekeeping.flush_downloads();  // the counts of the last seconds
@@ -185,6 +240,7 @@ int main(int argc, char** argv) {
 
   std::function<int()> admin_action;
   cli::add_admin_commands(app, admin_action);
+  cli::add_gc_command(app, admin_action);
 
   CLI11_PARSE(app, argc, argv);
   if (admin_action) return admin_action();

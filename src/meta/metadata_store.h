@@ -87,16 +87,41 @@ class MetadataStore {
   virtual Result<std::vector<std::string>> list_repositories(const std::string& after, size_t limit) = 0;
 
   // ---- Blobs ----
-  // Records that a verified blob exists in the BlobStore (idempotent).
+  // How an upload that has verified its bytes goes on (begin_blob_write; docs/lifecycle.md).
+  enum class BlobWrite {
+    write,    // the blob is pending: publish the object, then publish_blob
+    stored,   // the blob is live already: link it (link_blob); the object need not be written again
+    busy,     // a collector is deleting the blob's object: wait until it is done, then ask again
+  };
+  // Records that a verified blob exists in the BlobStore, live (idempotent). For tools and tests: uploads
+  // go through begin_blob_write / publish_blob, which a concurrent collector cannot race.
   virtual Status record_blob(const oci::Digest& digest, uint64_t size) = 0;
-  // Size of a blob known to the registry, in any repository.
+  // Before an upload publishes the object: makes the blob's row pending (creating it), so no collector
+  // deletes the object once written, or says it is stored or busy. Sets last_seen_at = now.
+  virtual Result<BlobWrite> begin_blob_write(const oci::Digest& digest, uint64_t size, int64_t now) = 0;
+  // After the object was published: the blob becomes live and `repository` may serve it. not_found when
+  // the row is no longer pending or live (it cannot be, unless the upload took longer than the stale
+  // pending limit a collector applies).
+  virtual Status publish_blob(const std::string& repository, const oci::Digest& digest, int64_t now) = 0;
+  // Size of a live blob, in any repository.
   virtual Result<std::optional<uint64_t>> blob_size(const oci::Digest& digest) = 0;
-  // Lets `repository` serve the blob (creating the repository if needed). Idempotent. The blob must
-  // have been recorded (not_found otherwise).
+  // Lets `repository` serve a live blob (creating the repository if needed) and sets its last_seen_at.
+  // Idempotent. not_found when the blob is not live (never recorded, or being collected).
   virtual Status link_blob(const std::string& repository, const oci::Digest& digest) = 0;
-  // Size of the blob if `repository` may serve it.
-  virtual Result<std::optional<uint64_t>> linked_blob_size(const std::string& repository,
-                                                           const oci::Digest& digest) = 0;
+  struct LinkedBlob {
+    uint64_t size = 0;
+    int64_t last_seen_at = 0;
+  };
+  // The live blob if `repository` may serve it.
+  virtual Result<std::optional<LinkedBlob>> linked_blob(const std::string& repository, const oci::Digest& digest) = 0;
+  Result<std::optional<uint64_t>> linked_blob_size(const std::string& repository, const oci::Digest& digest) {
+    auto blob = linked_blob(repository, digest);
+    if (!blob.ok()) return blob.status();
+    return *blob ? std::optional<uint64_t>((*blob)->size) : std::nullopt;
+  }
+  // Sets last_seen_at = now if it is older than `older_than` (a read of a blob keeps it from the
+  // collector's grace period without a write per read).
+  virtual Status touch_blob(const oci::Digest& digest, int64_t now, int64_t older_than) = 0;
   // Removes the link; false if there was none.
   virtual Result<bool> unlink_blob(const std::string& repository, const oci::Digest& digest) = 0;
 
@@ -123,6 +148,9 @@ class MetadataStore {
   // ---- Manifests and tags ----
   // Atomically: stores the manifest in the repository (creating the repository; a no-op if the same
   // digest is already there), its references, and, if `tag` is set, points the tag at it.
+  // Every blob in refs.blobs must be live and linked to the repository when the transaction runs
+  // (manifest_blob_unknown otherwise): checked with the blob rows held, so that a collector cannot
+  // delete a blob a manifest is about to name.
   // The stored created_at is `now` at the first put (manifest.created_at is ignored); the tag's
   // updated_at is `now`. Keeps the package's versions up to date in the same transaction: a manifest
   // without subject starts a version (adopting the versions of the manifests it lists), a referrer joins

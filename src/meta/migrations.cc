@@ -273,12 +273,38 @@ CREATE TABLE team_package_role (
 CREATE INDEX team_package_role_by_team ON team_package_role (team_id);
 )sql";
 
+// Version 6: what garbage collection needs (docs/lifecycle.md, "The collector's invariant").
+// - blob.state: 0 live (whole and verified in the BlobStore), 1 pending (an upload is writing the object:
+//   the row exists before the object so that a collector never deletes what an upload is about to name),
+//   2 deleting (a collector is removing the object; uploads of the digest wait until the row is gone),
+//   3 damaged (fsck found the object missing or corrupt; the next upload of the digest writes it anew).
+//   Only live rows are served, linked or named by manifests.
+// - blob.last_seen_at: the last upload, link, mount or read of the blob; the grace period counts from it.
+// - repository_blob_by_digest: a collector removes every link of a blob it marks.
+// - blob_not_live: the few rows in states other than live, found without a scan.
+// - lease: one collector at a time in a fleet (holder, expiry), and where its walks have got to.
+constexpr std::string_view kV6 = R"sql(
+ALTER TABLE blob ADD COLUMN state BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE blob ADD COLUMN last_seen_at BIGINT NOT NULL DEFAULT 0;
+UPDATE blob SET last_seen_at = created_at;
+CREATE INDEX repository_blob_by_digest ON repository_blob (digest);
+CREATE INDEX blob_not_live ON blob (state, digest) WHERE state <> 0;
+
+CREATE TABLE lease (
+  name TEXT {{BYTE_ORDER}} NOT NULL PRIMARY KEY,
+  holder TEXT NOT NULL,
+  expires_at BIGINT NOT NULL,
+  progress TEXT NOT NULL DEFAULT ''
+);
+)sql";
+
 constexpr std::array kMigrations = {
     Migration{1, kV1},
     Migration{2, kV2},
     Migration{3, kV3},
     Migration{4, kV4},
     Migration{5, kV5},
+    Migration{6, kV6},
 };
 
 struct Token {

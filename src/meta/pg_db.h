@@ -23,6 +23,7 @@
 
 #include "common/status.h"
 #include "meta/conn_pool.h"
+#include "meta/migrations.h"
 #include "meta/sql_common.h"
 
 namespace berth::meta::pg {
@@ -86,6 +87,9 @@ class Stmt {
 
 class Connection {
  public:
+  // Which SQL the shared statements pick where the dialects differ (row locks: sql::for_dialect).
+  static constexpr Dialect kDialect = Dialect::postgres;
+
   // Connects (with a connect timeout, so an unreachable host fails in seconds rather than minutes).
   // unavailable, naming host:port, when the server cannot be reached or refuses the connection.
   static Result<std::unique_ptr<Connection>> open(const Endpoint& endpoint);

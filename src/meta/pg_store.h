@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 
+#include "meta/collector_store.h"
 #include "meta/identity_store.h"
 #include "meta/package_store.h"
 #include "meta/sql_metadata_store.h"
@@ -35,6 +36,8 @@ class PgStore final : public SqlMetadataStore<pg::Pool> {
   IdentityStore& identity();
   // The packages side (versions, deletes and restores, sizes), on the same pool; lives as long as this.
   PackageStore& packages();
+  // What garbage collection and fsck use (blob states, links, the collector's lease); lives as long as this.
+  CollectorStore& collector();
 
  private:
   struct Impl;

@@ -26,17 +26,38 @@ inline constexpr std::string_view kListRepositories =
     "SELECT name FROM repository WHERE name > ? AND deleted_at IS NULL ORDER BY name LIMIT ?";
 
 // ---- Blobs ----
+// Rows are in one of four states (migration 6): 0 live, 1 pending, 2 deleting, 3 damaged. Only live
+// blobs are served, linked and named by manifests; see docs/lifecycle.md for the collector's invariant.
 inline constexpr std::string_view kInsertBlob =
-    "INSERT INTO blob (digest, size, created_at) VALUES (?, ?, ?) ON CONFLICT (digest) DO NOTHING";
-inline constexpr std::string_view kBlobSize = "SELECT size FROM blob WHERE digest = ?";
-inline constexpr std::string_view kBlobExists = "SELECT 1 FROM blob WHERE digest = ?";
+    "INSERT INTO blob (digest, size, created_at, last_seen_at) VALUES (?, ?, ?, ?) ON CONFLICT (digest) DO NOTHING";
+inline constexpr std::string_view kBlobSize = "SELECT size FROM blob WHERE digest = ? AND state = 0";
+// The blob's state, holding its row until the transaction ends. On PostgreSQL an exclusive row lock (the
+// kind an UPDATE takes, which the same transaction then needs for the blob's counters: a shared lock
+// upgraded by two transactions at once deadlocks): a collector marking the blob waits for it, or it waits
+// for the collector and sees the mark. SQLite's single writer orders them anyway. Callers holding several
+// take them in digest order.
+#define BERTH_META_BLOB_STATE "SELECT state FROM blob WHERE digest = ?"
+inline constexpr std::string_view kHoldBlob = BERTH_META_BLOB_STATE;
+inline constexpr std::string_view kHoldBlobPg = BERTH_META_BLOB_STATE " FOR NO KEY UPDATE";
+#undef BERTH_META_BLOB_STATE
+// An upload about to write the object: the row exists (pending) before the object does.
+inline constexpr std::string_view kInsertPendingBlob =
+    "INSERT INTO blob (digest, size, created_at, state, last_seen_at) VALUES (?, ?, ?, 1, ?) "
+    "ON CONFLICT (digest) DO NOTHING";
+inline constexpr std::string_view kSetBlobPending = "UPDATE blob SET state = 1, size = ?, last_seen_at = ? WHERE digest = ?";
+// The object is whole: the blob becomes live (or stays live when another upload of it got there first).
+inline constexpr std::string_view kPublishBlob =
+    "UPDATE blob SET state = 0, last_seen_at = ? WHERE digest = ? AND state IN (0, 1)";
+inline constexpr std::string_view kTouchBlob = "UPDATE blob SET last_seen_at = ? WHERE digest = ? AND last_seen_at < ?";
 inline constexpr std::string_view kLinkBlob =
     "INSERT INTO repository_blob (repository_id, digest, created_at) VALUES (?, ?, ?) "
     "ON CONFLICT (repository_id, digest) DO NOTHING";
-inline constexpr std::string_view kLinkedBlobSize =
-    "SELECT b.size FROM repository_blob rb "
+inline constexpr std::string_view kLinkedBlob =
+    "SELECT b.size, b.last_seen_at FROM repository_blob rb "
     "JOIN repository r ON r.id = rb.repository_id JOIN blob b ON b.digest = rb.digest "
-    "WHERE r.name = ? AND rb.digest = ?";
+    "WHERE r.name = ? AND rb.digest = ? AND b.state = 0";
+// Inside put_manifest, after the blob's row is held: the repository may still serve it.
+inline constexpr std::string_view kLinkExists = "SELECT 1 FROM repository_blob WHERE repository_id = ? AND digest = ?";
 inline constexpr std::string_view kUnlinkBlob =
     "DELETE FROM repository_blob WHERE repository_id = (SELECT id FROM repository WHERE name = ?) AND digest = ?";
 

@@ -21,9 +21,12 @@ class SqlMetadataStore : public MetadataStore {
   Result<bool> repository_exists(const std::string& name) override;
   Result<std::vector<std::string>> list_repositories(const std::string& after, size_t limit) override;
   Status record_blob(const oci::Digest& digest, uint64_t size) override;
+  Result<BlobWrite> begin_blob_write(const oci::Digest& digest, uint64_t size, int64_t now) override;
+  Status publish_blob(const std::string& repository, const oci::Digest& digest, int64_t now) override;
   Result<std::optional<uint64_t>> blob_size(const oci::Digest& digest) override;
   Status link_blob(const std::string& repository, const oci::Digest& digest) override;
-  Result<std::optional<uint64_t>> linked_blob_size(const std::string& repository, const oci::Digest& digest) override;
+  Result<std::optional<LinkedBlob>> linked_blob(const std::string& repository, const oci::Digest& digest) override;
+  Status touch_blob(const oci::Digest& digest, int64_t now, int64_t older_than) override;
   Result<bool> unlink_blob(const std::string& repository, const oci::Digest& digest) override;
   Status create_upload(const UploadRecord& upload) override;
   Result<std::optional<UploadRecord>> get_upload(const std::string& id) override;

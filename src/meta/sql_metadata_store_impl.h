@@ -9,14 +9,17 @@
 // Internal to meta/.
 #pragma once
 
+#include <algorithm>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 
 #include "meta/migrations.h"
 #include "meta/queries.h"
 #include "meta/sql_common.h"
 #include "meta/sql_metadata_store.h"
+#include "meta/sql_rows.h"
 #include "meta/versions_impl.h"
 
 namespace berth::meta {
@@ -70,10 +73,35 @@ Result<int64_t> ensure_repository_id(Connection& c, const std::string& name) {
   return *id;
 }
 
+// blob.state values (migration 6).
+inline constexpr int64_t kBlobLive = 0;
+inline constexpr int64_t kBlobDeleting = 2;
+
+// Whether the blob is live, holding its row until the transaction ends (kHoldBlob): a collector marking
+// it waits for the transaction, or the transaction sees it marked.
+template <class Connection>
+Result<bool> hold_live_blob(Connection& c, const std::string& digest) {
+  META_TRY(state, sql::int_of(c, sql::for_dialect<Connection>(sql::kHoldBlob, sql::kHoldBlobPg), digest));
+  return state == std::optional<int64_t>(kBlobLive);
+}
+
 template <class Connection>
 Status bump_tag_version(Connection& c, int64_t repository_id) {
   META_TRY(st, c.prepare(sql::kBumpTagVersion));
   return st.bind(1, repository_id).run();
+}
+
+// A blob a manifest is about to name: live and linked to the repository, held until the transaction ends.
+template <class Connection>
+Status hold_linked_blob(Connection& c, int64_t repo_id, const std::string& digest) {
+  META_TRY(live, hold_live_blob(c, digest));
+  bool linked = false;
+  if (live) {
+    META_TRY(link, sql::int_of(c, sql::kLinkExists, repo_id, digest));
+    linked = link.has_value();
+  }
+  if (!linked) return Status(Errc::manifest_blob_unknown, "blob unknown to repository: " + digest);
+  return Status::Ok();
 }
 
 template <class Stmt>
@@ -178,9 +206,43 @@ Result<std::vector<std::string>> SqlMetadataStore<Pool>::list_repositories(const
 
 template <class Pool>
 Status SqlMetadataStore<Pool>::record_blob(const oci::Digest& digest, uint64_t size) {
+  const int64_t now = sql::unix_now();
+  return write([&](auto& c) { return sql::run(c, sql::kInsertBlob, digest.str(), sql::to_sql(size), now, now); });
+}
+
+template <class Pool>
+Result<MetadataStore::BlobWrite> SqlMetadataStore<Pool>::begin_blob_write(const oci::Digest& digest, uint64_t size,
+                                                                          int64_t now) {
+  BlobWrite outcome = BlobWrite::write;
+  BERTH_RETURN_IF_ERROR(write([&](auto& c) -> Status {
+    using C = std::remove_reference_t<decltype(c)>;
+    const std::string d = digest.str();
+    outcome = BlobWrite::write;
+    BERTH_RETURN_IF_ERROR(sql::run(c, sql::kInsertPendingBlob, d, sql::to_sql(size), now, now));
+    if (c.changes() > 0) return Status::Ok();
+    META_TRY(state, sql::int_of(c, sql::for_dialect<C>(sql::kHoldBlob, sql::kHoldBlobPg), d));
+    switch (state.value_or(store_detail::kBlobDeleting)) {
+      case store_detail::kBlobLive:
+        outcome = BlobWrite::stored;
+        return sql::run(c, sql::kTouchBlob, now, d, now);
+      case store_detail::kBlobDeleting:
+        outcome = BlobWrite::busy;  // or gone since the insert: asking again inserts it
+        return Status::Ok();
+      default:  // pending (another upload of the same bytes) or damaged (to be written anew)
+        return sql::run(c, sql::kSetBlobPending, sql::to_sql(size), now, d);
+    }
+  }));
+  return outcome;
+}
+
+template <class Pool>
+Status SqlMetadataStore<Pool>::publish_blob(const std::string& repository, const oci::Digest& digest, int64_t now) {
   return write([&](auto& c) -> Status {
-    META_TRY(st, c.prepare(sql::kInsertBlob));
-    return st.bind(1, digest.str()).bind(2, sql::to_sql(size)).bind(3, sql::unix_now()).run();
+    const std::string d = digest.str();
+    META_TRY(repo_id, store_detail::ensure_repository_id(c, repository));  // before the blob: see link_blob
+    BERTH_RETURN_IF_ERROR(sql::run(c, sql::kPublishBlob, now, d));
+    if (c.changes() == 0) return Status(Errc::not_found, "blob " + d + " was collected while it was being written");
+    return sql::run(c, sql::kLinkBlob, repo_id, d, now);
   });
 }
 
@@ -188,10 +250,8 @@ template <class Pool>
 Result<std::optional<uint64_t>> SqlMetadataStore<Pool>::blob_size(const oci::Digest& digest) {
   std::optional<uint64_t> size;
   BERTH_RETURN_IF_ERROR(read([&](auto& c) -> Status {
-    META_TRY(st, c.prepare(sql::kBlobSize));
-    st.bind(1, digest.str());
-    META_TRY(row, st.step());
-    size = row ? std::optional<uint64_t>(sql::to_u64(st.column_int64(0))) : std::nullopt;
+    META_TRY(value, sql::int_of(c, sql::kBlobSize, digest.str()));
+    size = value ? std::optional<uint64_t>(sql::to_u64(*value)) : std::nullopt;
     return Status::Ok();
   }));
   return size;
@@ -199,31 +259,35 @@ Result<std::optional<uint64_t>> SqlMetadataStore<Pool>::blob_size(const oci::Dig
 
 template <class Pool>
 Status SqlMetadataStore<Pool>::link_blob(const std::string& repository, const oci::Digest& digest) {
+  const int64_t now = sql::unix_now();
   return write([&](auto& c) -> Status {
-    {
-      META_TRY(st, c.prepare(sql::kBlobExists));
-      st.bind(1, digest.str());
-      META_TRY(row, st.step());
-      if (!row) return Status(Errc::not_found, "blob not recorded: " + digest.str());
-    }
+    // The repository first, the blob second, as put_manifest does: no two transactions wait in a cycle.
     META_TRY(repo_id, store_detail::ensure_repository_id(c, repository));
-    META_TRY(st, c.prepare(sql::kLinkBlob));
-    return st.bind(1, repo_id).bind(2, digest.str()).bind(3, sql::unix_now()).run();
+    META_TRY(live, store_detail::hold_live_blob(c, digest.str()));
+    if (!live) return Status(Errc::not_found, "blob not stored: " + digest.str());
+    BERTH_RETURN_IF_ERROR(sql::run(c, sql::kTouchBlob, now, digest.str(), now));
+    return sql::run(c, sql::kLinkBlob, repo_id, digest.str(), now);
   });
 }
 
 template <class Pool>
-Result<std::optional<uint64_t>> SqlMetadataStore<Pool>::linked_blob_size(const std::string& repository,
-                                                                         const oci::Digest& digest) {
-  std::optional<uint64_t> size;
+Result<std::optional<MetadataStore::LinkedBlob>> SqlMetadataStore<Pool>::linked_blob(const std::string& repository,
+                                                                                     const oci::Digest& digest) {
+  std::optional<LinkedBlob> blob;
   BERTH_RETURN_IF_ERROR(read([&](auto& c) -> Status {
-    META_TRY(st, c.prepare(sql::kLinkedBlobSize));
+    blob.reset();
+    META_TRY(st, c.prepare(sql::kLinkedBlob));
     st.bind(1, repository).bind(2, digest.str());
     META_TRY(row, st.step());
-    size = row ? std::optional<uint64_t>(sql::to_u64(st.column_int64(0))) : std::nullopt;
+    if (row) blob = LinkedBlob{.size = sql::to_u64(st.column_int64(0)), .last_seen_at = st.column_int64(1)};
     return Status::Ok();
   }));
-  return size;
+  return blob;
+}
+
+template <class Pool>
+Status SqlMetadataStore<Pool>::touch_blob(const oci::Digest& digest, int64_t now, int64_t older_than) {
+  return write([&](auto& c) { return sql::run(c, sql::kTouchBlob, now, digest.str(), older_than); });
 }
 
 template <class Pool>
@@ -340,6 +404,12 @@ Result<std::vector<UploadRecord>> SqlMetadataStore<Pool>::uploads_idle_since(int
 template <class Pool>
 Status SqlMetadataStore<Pool>::put_manifest(const ManifestRecord& manifest, const ManifestRefs& refs,
                                             const std::optional<std::string>& tag, int64_t now) {
+  // Blob rows are held in digest order, so two pushes sharing layers never wait for each other in a cycle.
+  std::vector<std::string> held_blobs;
+  held_blobs.reserve(refs.blobs.size());
+  for (const oci::Digest& blob : refs.blobs) held_blobs.push_back(blob.str());
+  std::sort(held_blobs.begin(), held_blobs.end());
+  held_blobs.erase(std::unique(held_blobs.begin(), held_blobs.end()), held_blobs.end());
   return write([&](auto& c) -> Status {
     META_TRY(repo_id, store_detail::ensure_repository_id(c, manifest.repository));
     const versions::Repo repo{repo_id, versions::owner_of(manifest.repository)};
@@ -357,8 +427,9 @@ Status SqlMetadataStore<Pool>::put_manifest(const ManifestRecord& manifest, cons
       st.bind_blob(5, manifest.content).bind_optional(6, subject).bind(7, manifest.annotations_json);
       BERTH_RETURN_IF_ERROR(st.bind(8, sql::to_sql(manifest.content.size())).bind(9, now).run());
     }
-    for (const oci::Digest& child : refs.blobs) {
-      BERTH_RETURN_IF_ERROR(sql::run(c, sql::kInsertManifestRef, repo_id, digest, child.str(), "blob"));
+    for (const std::string& child : held_blobs) {
+      BERTH_RETURN_IF_ERROR(store_detail::hold_linked_blob(c, repo_id, child));
+      BERTH_RETURN_IF_ERROR(sql::run(c, sql::kInsertManifestRef, repo_id, digest, child, "blob"));
     }
     for (const oci::Digest& child : refs.manifests) {
       BERTH_RETURN_IF_ERROR(sql::run(c, sql::kInsertManifestRef, repo_id, digest, child.str(), "manifest"));

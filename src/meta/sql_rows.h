@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "meta/migrations.h"
 #include "meta/sql_common.h"
 #include "oci/digest.h"
 
@@ -83,6 +84,12 @@ Result<std::optional<int64_t>> int_of(Connection& c, std::string_view query, con
   META_TRY(row, st.step());
   if (!row || st.column_is_null(0)) return std::optional<int64_t>();
   return std::optional<int64_t>(st.column_int64(0));
+}
+
+// The statement of the connection's dialect, where they differ (PostgreSQL's row locks).
+template <class Connection>
+constexpr std::string_view for_dialect(std::string_view sqlite, std::string_view postgres) {
+  return Connection::kDialect == Dialect::postgres ? postgres : sqlite;
 }
 
 // A digest the store wrote: parsed again, and an internal error if the metadata was damaged.

@@ -21,6 +21,7 @@
 
 #include "common/status.h"
 #include "meta/conn_pool.h"
+#include "meta/migrations.h"
 #include "meta/sql_common.h"
 
 namespace berth::meta::sqlite {
@@ -63,6 +64,9 @@ class Stmt {
 
 class Connection {
  public:
+  // Which SQL the shared statements pick where the dialects differ (row locks: sql::for_dialect).
+  static constexpr Dialect kDialect = Dialect::sqlite;
+
   // Opens the file (creating it) in WAL mode with synchronous=NORMAL, foreign keys on and a busy
   // timeout, so concurrent writers wait for each other instead of failing at once.
   static Result<std::unique_ptr<Connection>> open(const std::filesystem::path& file);

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <memory>
 
+#include "meta/collector_store.h"
 #include "meta/identity_store.h"
 #include "meta/package_store.h"
 #include "meta/sql_metadata_store.h"
@@ -28,6 +29,8 @@ class SqliteStore final : public SqlMetadataStore<sqlite::Pool> {
   IdentityStore& identity();
   // The packages side (versions, deletes and restores, sizes), on the same pool; lives as long as this.
   PackageStore& packages();
+  // What garbage collection and fsck use (blob states, links, the collector's lease); lives as long as this.
+  CollectorStore& collector();
 
  private:
   struct Impl;

@@ -18,10 +18,17 @@ int64_t Registry::now() const { return clock_ ? clock_() : static_cast<int64_t>(
 // ---- Blobs ----
 
 Result<uint64_t> Registry::blob_size(const std::string& repository, const oci::Digest& digest) {
-  auto size = meta_.linked_blob_size(repository, digest);
-  if (!size.ok()) return size.status();
-  if (!*size) return Status(Errc::blob_unknown, "blob unknown to registry: " + digest.str());
-  return **size;
+  auto blob = meta_.linked_blob(repository, digest);
+  if (!blob.ok()) return blob.status();
+  if (!*blob) return Status(Errc::blob_unknown, "blob unknown to registry: " + digest.str());
+  // A client that finds a blob here may name it in a manifest soon: keep it out of the collector's reach
+  // for another grace period. One write per blob per quarter period, not one per read.
+  if (options_.gc_grace_seconds > 0) {
+    const int64_t t = now();
+    const int64_t stale = t - std::max<int64_t>(1, options_.gc_grace_seconds / 4);
+    if ((*blob)->last_seen_at < stale) (void)meta_.touch_blob(digest, t, stale);
+  }
+  return (*blob)->size;
 }
 
 Result<storage::OpenBlob> Registry::open_blob(const std::string& repository, const oci::Digest& digest,
@@ -62,7 +69,9 @@ Result<bool> Registry::mount_blob(const std::string& repository, const oci::Dige
   // The bytes must really be there: metadata alone never makes a blob servable.
   auto stored = blobs_.stat(digest);
   if (!stored.ok()) return false;
-  BERTH_RETURN_IF_ERROR(meta_.link_blob(repository, digest));
+  Status linked = meta_.link_blob(repository, digest);
+  if (linked.code() == Errc::not_found) return false;  // being collected: the client uploads it instead
+  BERTH_RETURN_IF_ERROR(linked);
   return true;
 }
 

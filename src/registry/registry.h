@@ -29,6 +29,9 @@ struct RegistryOptions {
   // > 0: blob downloads are redirected to a presigned object-storage URL valid this long (when the
   // store offers one), so blob bytes do not flow through the registry.
   int64_t redirect_blobs_seconds = 0;
+  // The garbage collector's grace period (docs/lifecycle.md): a read of a blob older than a quarter of it
+  // refreshes the blob's last_seen_at. 0: reads refresh nothing.
+  int64_t gc_grace_seconds = 3600;
 };
 
 struct UploadState {

@@ -1,6 +1,8 @@
 // Upload sessions: start, append (hashing on the way), status, complete, cancel, expire.
 #include <algorithm>
+#include <chrono>
 #include <ctime>
+#include <thread>
 
 #include "registry/registry.h"
 
@@ -8,6 +10,9 @@ namespace berth::registry {
 
 namespace {
 constexpr size_t kRehashChunk = 1024 * 1024;
+// A collector deletes one object between marking a blob and forgetting it: seconds at the very most.
+constexpr auto kCollectorWait = std::chrono::seconds(30);
+constexpr auto kCollectorPoll = std::chrono::milliseconds(20);
 constexpr const char* kGoneDuringRequest = "the upload was cancelled, completed or expired during this request";
 }
 
@@ -187,10 +192,32 @@ Result<uint64_t> Registry::complete_upload(const std::string& repository, const 
     discard_upload(*record);
     return Status(Errc::digest_invalid, "the uploaded content does not match digest " + digest.str());
   }
+  // The blob's row decides (docs/lifecycle.md): it is made pending before the object is written, so no
+  // collector deletes the object once it exists; a collector already deleting the digest is waited out;
+  // a blob stored already is only linked.
+  const auto give_up_at = std::chrono::steady_clock::now() + kCollectorWait;
+  for (;;) {
+    auto mode = meta_.begin_blob_write(digest, record->offset, now());
+    if (!mode.ok()) return mode.status();
+    if (*mode == meta::MetadataStore::BlobWrite::write) break;
+    if (*mode == meta::MetadataStore::BlobWrite::stored) {
+      Status linked = meta_.link_blob(repository, digest);
+      if (linked.ok()) {
+        discard_upload(*record);
+        return record->offset;
+      }
+      if (linked.code() != Errc::not_found) return linked;
+      continue;  // marked by a collector since: ask again
+    }
+    if (std::chrono::steady_clock::now() > give_up_at) {
+      return Status(Errc::unavailable, "blob " + digest.str() + " is being garbage-collected; try again");
+    }
+    std::this_thread::sleep_for(kCollectorPoll);
+  }
   BERTH_RETURN_IF_ERROR(blobs_.commit_upload(id, record->storage_state, digest, record->offset));
-  // The blob is durable before any metadata names it: a crash here leaves at worst an unreferenced blob.
-  BERTH_RETURN_IF_ERROR(meta_.record_blob(digest, record->offset));
-  BERTH_RETURN_IF_ERROR(meta_.link_blob(repository, digest));
+  // The object is durable before the blob is live: a crash here leaves a pending row, which a collector
+  // removes with the object once it is older than the stale-upload limit.
+  BERTH_RETURN_IF_ERROR(meta_.publish_blob(repository, digest, now()));
   (void)meta_.delete_upload(id);
   return record->offset;
 }

@@ -19,6 +19,7 @@
 #include <string>
 #include <optional>
 #include <string_view>
+#include <vector>
 
 #include "common/status.h"
 #include "oci/digest.h"
@@ -71,6 +72,19 @@ class UploadWriter {
 bool is_valid_upload_id(std::string_view id);
 std::string new_upload_id();
 
+// What list_blobs reports of one published blob.
+struct StoredObject {
+  oci::Digest digest;
+  uint64_t size = 0;
+  int64_t modified_at = 0;  // Unix seconds: file mtime / S3 LastModified
+};
+
+// What list_uploads reports of one upload that holds data in the store.
+struct StoredUpload {
+  std::string id;
+  int64_t modified_at = 0;  // Unix seconds
+};
+
 class BlobStore {
  public:
   virtual ~BlobStore() = default;
@@ -109,6 +123,28 @@ class BlobStore {
                                const oci::Digest& digest, uint64_t size) = 0;
   // Removes an upload and its data. Ok if it was already gone.
   virtual Status abort_upload(const std::string& upload_id, const std::string& state) = 0;
+
+  // Listing, for garbage collection and fsck: they compare the whole store with the metadata in bounded
+  // pages, so that objects a crash left behind (unknown to the metadata) can be found.
+  //
+  // Both listings return at most `limit` entries, fewer only when the listing is exhausted (callers stop
+  // at a short page, so names that are skipped never shorten a page). Each page is a fresh look at the
+  // store: an entry added or removed between pages may or may not appear, but one present throughout
+  // is reported exactly once.
+  //
+  // Published blobs whose digest string sorts strictly after `after` (empty: from the start), in the
+  // byte order of that string ("sha256:..." < "sha512:..."). Names in the blob area that are not a valid
+  // digest at its canonical place are skipped: never reported, never an error.
+  virtual Result<std::vector<StoredObject>> list_blobs(const std::string& after, size_t limit) = 0;
+  // Uploads that hold anything in the store (even only the mark begin_upload leaves), whether or not a
+  // session still refers to them, ids in ascending byte order strictly after `after`; names that are not
+  // a valid upload id are skipped. `modified_at` is the latest time anything of the upload was written,
+  // as far as one listing tells: the upload file's mtime; on S3 the latest LastModified of its objects
+  // or Initiated of its multipart uploads (parts sent later are not seen).
+  virtual Result<std::vector<StoredUpload>> list_uploads(const std::string& after, size_t limit) = 0;
+  // Removes everything an upload holds knowing only its id (its state is lost with its session): for
+  // leftovers found by list_uploads. Ok if already gone; invalid_argument for a malformed id.
+  virtual Status remove_upload_leftovers(const std::string& upload_id) = 0;
 };
 
 }  // namespace berth::storage

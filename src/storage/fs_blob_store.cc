@@ -1,11 +1,13 @@
 #include "storage/fs_blob_store.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>  // renameat2
 #include <string.h>  // strerrordesc_np
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <limits>
@@ -186,6 +188,39 @@ class FsUploadReader final : public ByteSource {
   uint64_t remaining_;
   std::string rel_;
 };
+
+// The entry names of a directory, sorted. A missing directory, or a file where one was expected, has no
+// entries: listings skip what is not the store's layout rather than fail on it.
+Result<std::vector<std::string>> sorted_names(const std::string& path, const std::string& rel) {
+  std::vector<std::string> names;
+  DIR* dir = ::opendir(path.c_str());
+  if (!dir) {
+    if (is_absent(errno)) return names;
+    return io_error("open " + rel, errno);
+  }
+  for (;;) {
+    errno = 0;
+    const dirent* e = ::readdir(dir);
+    if (!e) break;
+    std::string_view name = e->d_name;
+    if (name != "." && name != "..") names.emplace_back(name);
+  }
+  int err = errno;
+  ::closedir(dir);
+  if (err != 0) return io_error("read " + rel, err);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// True when every string starting with `prefix` sorts at or before `after`: a directory whose entries
+// all have that prefix can be passed over without reading it.
+bool all_before(const std::string& prefix, const std::string& after) {
+  return prefix < after && !after.starts_with(prefix);
+}
+
+bool is_two_hex(const std::string& s) {
+  return s.size() == 2 && s.find_first_not_of("0123456789abcdef") == std::string::npos;
+}
 
 }  // namespace
 
@@ -383,6 +418,70 @@ Status FsBlobStore::abort_upload(const std::string& upload_id, const std::string
     return io_error("remove " + rel_upload(upload_id), errno);
   }
   return Status::Ok();
+}
+
+Result<std::vector<StoredObject>> FsBlobStore::list_blobs(const std::string& after, size_t limit) {
+  std::vector<StoredObject> out;
+  if (limit == 0) return out;
+  const std::string& root = root_.native();
+  auto algs = sorted_names(root + "/blobs", "blobs");
+  if (!algs.ok()) return algs.status();
+  // Digests sort as "<alg>:<hex>": order the algorithm directories by that prefix, not by their bare
+  // names (which would differ if one name were a prefix of another).
+  std::sort(algs->begin(), algs->end(), [](const std::string& a, const std::string& b) { return a + ":" < b + ":"; });
+  for (const std::string& alg : *algs) {
+    const std::string alg_prefix = alg + ":";
+    if (all_before(alg_prefix, after)) continue;
+    const std::string alg_rel = "blobs/" + alg;
+    auto dirs = sorted_names(root + "/" + alg_rel, alg_rel);
+    if (!dirs.ok()) return dirs.status();
+    for (const std::string& xx : *dirs) {
+      if (!is_two_hex(xx) || all_before(alg_prefix + xx, after)) continue;
+      const std::string dir_rel = alg_rel + "/" + xx;
+      auto files = sorted_names(root + "/" + dir_rel, dir_rel);
+      if (!files.ok()) return files.status();
+      for (const std::string& name : *files) {
+        // Hex names of one algorithm have one length, so the names' order is the digests' order.
+        auto digest = oci::Digest::parse(alg_prefix + name);
+        if (!digest.ok() || digest->hex().substr(0, 2) != xx || digest->str() <= after) continue;
+        struct stat st;
+        if (::stat((root + "/" + dir_rel + "/" + name).c_str(), &st) != 0) {
+          if (is_absent(errno)) continue;  // removed since the directory was read
+          return io_error("stat " + dir_rel + "/" + name, errno);
+        }
+        if (!S_ISREG(st.st_mode)) continue;
+        out.push_back({std::move(*digest), static_cast<uint64_t>(st.st_size), static_cast<int64_t>(st.st_mtime)});
+        if (out.size() == limit) return out;
+      }
+    }
+  }
+  return out;
+}
+
+Result<std::vector<StoredUpload>> FsBlobStore::list_uploads(const std::string& after, size_t limit) {
+  std::vector<StoredUpload> out;
+  if (limit == 0) return out;
+  // One directory of in-progress uploads: reading all its names is bounded by the pushes under way.
+  auto names = sorted_names(root_.native() + "/uploads", "uploads");
+  if (!names.ok()) return names.status();
+  for (const std::string& id : *names) {
+    if (id <= after || !is_valid_upload_id(id)) continue;
+    struct stat st;
+    if (::stat(upload_path(id).c_str(), &st) != 0) {
+      if (is_absent(errno)) continue;  // committed or aborted since the directory was read
+      return io_error("stat " + rel_upload(id), errno);
+    }
+    if (!S_ISREG(st.st_mode)) continue;
+    // Every append writes the file, so its mtime is the upload's last activity.
+    out.push_back({id, static_cast<int64_t>(st.st_mtime)});
+    if (out.size() == limit) break;
+  }
+  return out;
+}
+
+Status FsBlobStore::remove_upload_leftovers(const std::string& upload_id) {
+  // An upload is one file here: without its state, removing it is what abort does.
+  return abort_upload(upload_id, std::string());
 }
 
 }  // namespace berth::storage

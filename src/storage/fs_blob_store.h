@@ -4,6 +4,8 @@
 //   <root>/blobs/<alg>/<first two hex>/<hex>     published blobs, read-only
 //   <root>/uploads/<upload id>                    data of an upload in progress
 // Commit: fsync the upload file, rename it into blobs/ (atomic on one filesystem), fsync the directory.
+// Listing walks blobs/ in sorted order one <first two hex> directory at a time, so a page reads the
+// names of a few directories and stats only the files it reports.
 #pragma once
 
 #include <filesystem>
@@ -29,6 +31,9 @@ class FsBlobStore final : public BlobStore {
   Status commit_upload(const std::string& upload_id, const std::string& state, const oci::Digest& digest,
                        uint64_t size) override;
   Status abort_upload(const std::string& upload_id, const std::string& state) override;
+  Result<std::vector<StoredObject>> list_blobs(const std::string& after, size_t limit) override;
+  Result<std::vector<StoredUpload>> list_uploads(const std::string& after, size_t limit) override;
+  Status remove_upload_leftovers(const std::string& upload_id) override;
 
   const std::filesystem::path& root() const { return root_; }
 

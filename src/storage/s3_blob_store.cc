@@ -1,6 +1,8 @@
 #include "storage/s3_blob_store.h"
 
 #include <algorithm>
+#include <iterator>
+#include <map>
 #include <nlohmann/json.hpp>
 
 namespace berth::storage {
@@ -467,27 +469,27 @@ Status S3BlobStore::delete_upload_objects(const std::string& upload_id) {
   const std::string prefix = upload_prefix(upload_id);
   // Multipart uploads first (an interrupted append may have started more than one), then the objects,
   // the marker last: if this fails midway the upload still exists and abort can be retried.
-  auto mps = client_->call("GET", "", {{"uploads", ""}, {"prefix", prefix}});
-  if (!mps.ok()) return mps.status();
-  if (failed(*mps)) return S3Client::error_of(*mps, "list multipart uploads");
-  auto keys = xml_all(mps->body, "Key");
-  auto ids = xml_all(mps->body, "UploadId");
-  for (size_t i = 0; i < std::min(keys.size(), ids.size()); ++i) {
-    if (keys[i].rfind(prefix, 0) != 0) continue;
-    auto r = client_->call("DELETE", keys[i], {{"uploadId", ids[i]}});
-    if (!r.ok()) return r.status();
-    if (failed(*r) && r->status != 404) return S3Client::error_of(*r, "abort multipart upload");
+  std::string key_marker, id_marker;
+  for (;;) {
+    auto page = client_->list_multipart_uploads(prefix, key_marker, id_marker, 1000);
+    if (!page.ok()) return page.status();
+    for (const auto& u : page->uploads) {
+      if (u.key.rfind(prefix, 0) != 0) continue;
+      auto r = client_->call("DELETE", u.key, {{"uploadId", u.upload_id}});
+      if (!r.ok()) return r.status();
+      if (failed(*r) && r->status != 404) return S3Client::error_of(*r, "abort multipart upload");
+    }
+    if (!page->truncated) break;
+    key_marker = page->next_key_marker;
+    id_marker = page->next_upload_id_marker;
   }
   std::vector<std::string> objects;
   std::string token;
   do {
-    sigv4::Params q{{"list-type", "2"}, {"prefix", prefix}};
-    if (!token.empty()) q.emplace_back("continuation-token", token);
-    auto r = client_->call("GET", "", q);
-    if (!r.ok()) return r.status();
-    if (failed(*r)) return S3Client::error_of(*r, "list upload objects");
-    for (auto& k : xml_all(r->body, "Key")) objects.push_back(std::move(k));
-    token = xml_first(r->body, "IsTruncated") == "true" ? xml_first(r->body, "NextContinuationToken") : "";
+    auto page = client_->list_objects(prefix, "", token, 1000);
+    if (!page.ok()) return page.status();
+    for (auto& o : page->objects) objects.push_back(std::move(o.key));
+    token = page->next_token;
   } while (!token.empty());
   const std::string marker = prefix + "info";
   std::stable_partition(objects.begin(), objects.end(), [&](const std::string& k) { return k != marker; });
@@ -503,6 +505,104 @@ Status S3BlobStore::delete_upload_objects(const std::string& upload_id) {
 Status S3BlobStore::abort_upload(const std::string& upload_id, const std::string& state) {
   if (!is_valid_upload_id(upload_id)) return invalid_upload_id();
   return delete_upload_objects(upload_id);
+}
+
+Status S3BlobStore::remove_upload_leftovers(const std::string& upload_id) {
+  if (!is_valid_upload_id(upload_id)) return invalid_upload_id();
+  // Abort never needed the state: everything of the upload is found by listing under uploads/<id>/.
+  return delete_upload_objects(upload_id);
+}
+
+Result<std::vector<StoredObject>> S3BlobStore::list_blobs(const std::string& after, size_t limit) {
+  std::vector<StoredObject> out;
+  if (limit == 0) return out;
+  const std::string area = client_->options().prefix + "blobs/";
+  // Keys are <alg>/<hex> where digests are <alg>:<hex>: for valid digests the two orders agree, so the
+  // listing starts after the key of `after` and S3's key order is the digests' order.
+  std::string start;
+  if (!after.empty()) {
+    start = area + after;
+    if (size_t colon = start.find(':', area.size()); colon != std::string::npos) start[colon] = '/';
+  }
+  std::string token;
+  do {
+    // Each request asks only for what the page still lacks; skipped names cost another request.
+    auto page = client_->list_objects(area, start, token, limit - out.size());
+    if (!page.ok()) return page.status();
+    for (auto& o : page->objects) {
+      if (o.key.rfind(area, 0) != 0) continue;
+      std::string name = o.key.substr(area.size());
+      size_t slash = name.find('/');
+      if (slash == std::string::npos) continue;
+      name[slash] = ':';
+      auto digest = oci::Digest::parse(name);
+      // blob_key(digest) == key: a name nested deeper, or spelled otherwise, is not that blob.
+      if (!digest.ok() || blob_key(*digest) != o.key || digest->str() <= after) continue;
+      out.push_back({std::move(*digest), o.size, o.last_modified});
+      if (out.size() == limit) return out;
+    }
+    token = page->next_token;
+  } while (!token.empty());
+  return out;
+}
+
+Result<std::vector<StoredUpload>> S3BlobStore::list_uploads(const std::string& after, size_t limit) {
+  std::vector<StoredUpload> out;
+  if (limit == 0) return out;
+  const std::string area = client_->options().prefix + "uploads/";
+  // The id a key under uploads/ belongs to, or "" when it is not one to report on this page.
+  auto id_of = [&](const std::string& key) {
+    size_t slash = key.rfind(area, 0) == 0 ? key.find('/', area.size()) : std::string::npos;
+    if (slash == std::string::npos) return std::string();
+    std::string id = key.substr(area.size(), slash - area.size());
+    return is_valid_upload_id(id) && id > after ? id : std::string();
+  };
+  // Keys of the upload `after` itself sort after this start too; id_of drops them.
+  const std::string start = after.empty() ? std::string() : area + after;
+  std::map<std::string, int64_t> found;  // id -> latest write seen; at most limit + 1 entries
+  // Objects (info marker, staged segments, assembled data): no valid id is a prefix of another, so the
+  // keys come grouped by id in id order. Reading stops at the first id beyond `limit` of them, once the
+  // times of those kept are complete.
+  std::string token;
+  do {
+    auto page = client_->list_objects(area, start, token, limit + 1);
+    if (!page.ok()) return page.status();
+    token = page->next_token;
+    for (const auto& o : page->objects) {
+      std::string id = id_of(o.key);
+      if (id.empty()) continue;
+      if (found.size() == limit && !found.contains(id)) {
+        token.clear();
+        break;
+      }
+      int64_t& t = found[id];
+      t = std::max(t, o.last_modified);
+    }
+  } while (!token.empty());
+  // Multipart uploads, also by key: an upload may hold one without any object left (its objects were
+  // removed by hand or by a failed abort). The time is the Initiated one: the parts' own times would
+  // take a ListParts per upload. Merged in, keeping the first `limit` ids.
+  std::string key_marker = start, id_marker;
+  for (bool more = true; more;) {
+    auto page = client_->list_multipart_uploads(area, key_marker, id_marker, limit + 1);
+    if (!page.ok()) return page.status();
+    more = page->truncated;
+    key_marker = page->next_key_marker;
+    id_marker = page->next_upload_id_marker;
+    for (const auto& u : page->uploads) {
+      std::string id = id_of(u.key);
+      if (id.empty()) continue;
+      if (found.size() == limit && id > found.rbegin()->first) {
+        more = false;
+        break;
+      }
+      int64_t& t = found[id];
+      t = std::max(t, u.initiated);
+      if (found.size() > limit) found.erase(std::prev(found.end()));
+    }
+  }
+  for (auto& [id, t] : found) out.push_back({id, t});
+  return out;
 }
 
 std::string S3BlobStore::presign_get(const oci::Digest& digest, uint64_t expires_seconds, std::time_t now) {

@@ -29,6 +29,11 @@
 // key (a blob key only ever receives verified, whole content: the caller checked the digest).
 // Small uploads (no part sent) are put directly. Reads stream a ranged GET through a bounded buffer.
 //
+// Listing (garbage collection): list_blobs pages ListObjectsV2 under blobs/ from the key of `after`;
+// list_uploads merges ListObjectsV2 under uploads/ (an upload's objects) with ListMultipartUploads under
+// it (multipart uploads that outlived their objects), both in key order, requesting about `limit` entries
+// at a time. remove_upload_leftovers is abort without a state: it finds everything by listing.
+//
 // Thread safety: as BlobStore. Streams (open, read_upload) use the store's connections: destroy them
 // before the store.
 #pragma once
@@ -63,6 +68,9 @@ class S3BlobStore final : public BlobStore {
   Status commit_upload(const std::string& upload_id, const std::string& state, const oci::Digest& digest,
                        uint64_t size) override;
   Status abort_upload(const std::string& upload_id, const std::string& state) override;
+  Result<std::vector<StoredObject>> list_blobs(const std::string& after, size_t limit) override;
+  Result<std::vector<StoredUpload>> list_uploads(const std::string& after, size_t limit) override;
+  Status remove_upload_leftovers(const std::string& upload_id) override;
 
   // A URL that lets anyone GET the blob for `expires_seconds` (for redirecting clients to the bucket).
   // Does not check that the blob exists.

@@ -3,7 +3,9 @@
 #include <curl/curl.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstring>
+#include <ctime>
 #include <mutex>
 
 #include "common/hasher.h"
@@ -117,6 +119,50 @@ std::string xml_first(std::string_view xml, std::string_view tag) {
   std::string text;
   xml_next(xml, "<" + std::string(tag) + ">", "</" + std::string(tag) + ">", pos, text);
   return text;
+}
+
+std::vector<std::string_view> xml_blocks(std::string_view xml, std::string_view tag) {
+  std::vector<std::string_view> out;
+  const std::string open = "<" + std::string(tag) + ">";
+  const std::string close = "</" + std::string(tag) + ">";
+  for (size_t pos = 0;;) {
+    size_t a = xml.find(open, pos);
+    if (a == std::string_view::npos) break;
+    a += open.size();
+    size_t b = xml.find(close, a);
+    if (b == std::string_view::npos) break;
+    out.push_back(xml.substr(a, b - a));
+    pos = b + close.size();
+  }
+  return out;
+}
+
+std::optional<int64_t> parse_s3_time(std::string_view text) {
+  // YYYY-MM-DDTHH:MM:SS, then optional fractional seconds, then Z (S3 always answers in UTC).
+  if (text.size() < 20) return std::nullopt;
+  auto field = [&](size_t at, size_t len, int& v) {
+    auto r = std::from_chars(text.data() + at, text.data() + at + len, v);
+    return r.ec == std::errc() && r.ptr == text.data() + at + len;
+  };
+  std::tm tm{};
+  if (!field(0, 4, tm.tm_year) || text[4] != '-' || !field(5, 2, tm.tm_mon) || text[7] != '-' ||
+      !field(8, 2, tm.tm_mday) || text[10] != 'T' || !field(11, 2, tm.tm_hour) || text[13] != ':' ||
+      !field(14, 2, tm.tm_min) || text[16] != ':' || !field(17, 2, tm.tm_sec)) {
+    return std::nullopt;
+  }
+  std::string_view rest = text.substr(19);
+  if (rest.front() == '.') {
+    size_t digits = rest.find_first_not_of("0123456789", 1);
+    if (digits == 1 || digits == std::string_view::npos) return std::nullopt;
+    rest.remove_prefix(digits);
+  }
+  if (rest != "Z" || tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 ||
+      tm.tm_min > 59 || tm.tm_sec > 60) {
+    return std::nullopt;
+  }
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  return static_cast<int64_t>(::timegm(&tm));
 }
 
 std::string xml_escape(std::string_view text) {
@@ -291,6 +337,81 @@ Status S3Client::error_of(const HttpResult& r, std::string_view what) {
   if (r.status == 404) return Status(Errc::not_found, msg);
   if (r.status == 503 || code == "SlowDown") return Status(Errc::unavailable, "S3 " + msg);
   return Status(Errc::io_error, "S3 " + msg);
+}
+
+namespace {
+
+// S3 may answer 200 with an <Error> body; any other status than 2xx is a failure too.
+bool list_failed(const HttpResult& r) {
+  return r.status < 200 || r.status >= 300 || r.body.find("<Error>") != std::string::npos;
+}
+
+std::string page_size(size_t n) { return std::to_string(std::clamp<size_t>(n, 1, 1000)); }
+
+}  // namespace
+
+Result<S3ObjectPage> S3Client::list_objects(const std::string& prefix, const std::string& start_after,
+                                            const std::string& continuation_token, size_t max_keys) {
+  sigv4::Params q{{"list-type", "2"}, {"prefix", prefix}, {"max-keys", page_size(max_keys)}};
+  if (!continuation_token.empty()) q.emplace_back("continuation-token", continuation_token);
+  else if (!start_after.empty()) q.emplace_back("start-after", start_after);
+  auto r = call("GET", "", q);
+  if (!r.ok()) return r.status();
+  if (list_failed(*r)) return error_of(*r, "list objects under " + prefix);
+  S3ObjectPage page;
+  for (std::string_view block : xml_blocks(r->body, "Contents")) {
+    S3Object o;
+    o.key = xml_first(block, "Key");
+    const std::string size = xml_first(block, "Size");
+    auto parsed = std::from_chars(size.data(), size.data() + size.size(), o.size);
+    auto modified = parse_s3_time(xml_first(block, "LastModified"));
+    // An entry without a readable time or size is refused rather than guessed: a listing feeds garbage
+    // collection, for which a made-up "old" time would mean deleting.
+    if (o.key.empty() || size.empty() || parsed.ec != std::errc() || parsed.ptr != size.data() + size.size() ||
+        !modified) {
+      return Status(Errc::io_error, "S3 list objects under " + prefix + ": malformed entry");
+    }
+    o.last_modified = *modified;
+    page.objects.push_back(std::move(o));
+  }
+  if (xml_first(r->body, "IsTruncated") == "true") {
+    page.next_token = xml_first(r->body, "NextContinuationToken");
+    // A token that does not move would have the caller ask for the same page forever.
+    if (page.next_token.empty() || page.next_token == continuation_token) {
+      return Status(Errc::io_error, "S3 list objects under " + prefix + ": truncated without a new continuation token");
+    }
+  }
+  return page;
+}
+
+Result<S3MultipartPage> S3Client::list_multipart_uploads(const std::string& prefix, const std::string& key_marker,
+                                                         const std::string& upload_id_marker, size_t max_uploads) {
+  sigv4::Params q{{"uploads", ""}, {"prefix", prefix}, {"max-uploads", page_size(max_uploads)}};
+  if (!key_marker.empty()) q.emplace_back("key-marker", key_marker);
+  if (!upload_id_marker.empty()) q.emplace_back("upload-id-marker", upload_id_marker);
+  auto r = call("GET", "", q);
+  if (!r.ok()) return r.status();
+  if (list_failed(*r)) return error_of(*r, "list multipart uploads under " + prefix);
+  S3MultipartPage page;
+  for (std::string_view block : xml_blocks(r->body, "Upload")) {
+    S3MultipartUpload u;
+    u.key = xml_first(block, "Key");
+    u.upload_id = xml_first(block, "UploadId");
+    auto initiated = parse_s3_time(xml_first(block, "Initiated"));
+    if (u.key.empty() || u.upload_id.empty() || !initiated) {
+      return Status(Errc::io_error, "S3 list multipart uploads under " + prefix + ": malformed entry");
+    }
+    u.initiated = *initiated;
+    page.uploads.push_back(std::move(u));
+  }
+  page.truncated = xml_first(r->body, "IsTruncated") == "true";
+  page.next_key_marker = xml_first(r->body, "NextKeyMarker");
+  page.next_upload_id_marker = xml_first(r->body, "NextUploadIdMarker");
+  if (page.truncated && (page.next_key_marker.empty() || (page.next_key_marker == key_marker &&
+                                                          page.next_upload_id_marker == upload_id_marker))) {
+    return Status(Errc::io_error, "S3 list multipart uploads under " + prefix + ": truncated without new markers");
+  }
+  return page;
 }
 
 std::string S3Client::payload_hash(std::string_view body) const {

@@ -11,6 +11,7 @@
 #include <ctime>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -48,6 +49,30 @@ struct HttpResult {
   std::string header(std::string_view lowercase_name) const;
 };
 
+// One entry of a ListObjectsV2 page.
+struct S3Object {
+  std::string key;
+  uint64_t size = 0;
+  int64_t last_modified = 0;  // Unix seconds
+};
+struct S3ObjectPage {
+  std::vector<S3Object> objects;
+  std::string next_token;  // continuation token of the next page; empty: this was the last page
+};
+
+// One entry of a ListMultipartUploads page.
+struct S3MultipartUpload {
+  std::string key;
+  std::string upload_id;
+  int64_t initiated = 0;  // Unix seconds
+};
+struct S3MultipartPage {
+  std::vector<S3MultipartUpload> uploads;
+  bool truncated = false;  // more follow: ask again with the two markers below
+  std::string next_key_marker;
+  std::string next_upload_id_marker;
+};
+
 class S3Client {
  public:
   // Validates the options (endpoint URL, bucket); does no I/O.
@@ -74,6 +99,16 @@ class S3Client {
   // do): TLS already guarantees integrity, and hashing every multipart part a second time (the registry
   // hashes the whole blob for its digest anyway) would cost a core-second per ~2 GiB uploaded.
   std::string payload_hash(std::string_view body) const;
+
+  // One page of ListObjectsV2: keys under `prefix` in ascending order, at most `max_keys` (1 to 1000).
+  // `start_after` applies to a first page; later pages pass the previous page's next_token instead.
+  Result<S3ObjectPage> list_objects(const std::string& prefix, const std::string& start_after,
+                                    const std::string& continuation_token, size_t max_keys);
+  // One page of ListMultipartUploads under `prefix`, by key then initiation, at most `max_uploads`
+  // (1 to 1000), after the given markers (both empty: from the start). With only key_marker, AWS starts
+  // after that key but radosgw includes its uploads: callers filter what they must not see twice.
+  Result<S3MultipartPage> list_multipart_uploads(const std::string& prefix, const std::string& key_marker,
+                                                 const std::string& upload_id_marker, size_t max_uploads);
 
   // A presigned GET URL for the object, valid for `expires_seconds` from `now`.
   std::string presign_get(const std::string& key, uint64_t expires_seconds, std::time_t now);
@@ -111,5 +146,10 @@ class S3Client {
 std::string xml_first(std::string_view xml, std::string_view tag);
 std::vector<std::string> xml_all(std::string_view xml, std::string_view tag);
 std::string xml_escape(std::string_view text);
+// The raw (still escaped) insides of every <tag>…</tag>, for repeated blocks such as <Contents>, each
+// then read with xml_first.
+std::vector<std::string_view> xml_blocks(std::string_view xml, std::string_view tag);
+// An S3 timestamp ("2024-05-01T12:34:56.000Z", as in LastModified and Initiated) in Unix seconds.
+std::optional<int64_t> parse_s3_time(std::string_view text);
 
 }  // namespace berth::storage

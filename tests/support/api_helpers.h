@@ -83,6 +83,11 @@ class ApiTest : public ::testing::Test {
   // Fails the test whose requests killed the shared server, and starts a new one for the next tests.
   void TearDown() override;
   RegistryProcess& registry() { return *registry_; }
+  // Points this test's helpers at another server than the shared one (one the test started itself).
+  void use_registry(RegistryProcess& server) {
+    registry_ = &server;
+    client_.emplace(server.client());
+  }
   HttpClient& client() { return *client_; }
 
   // Monolithic upload via POST + PUT?digest (the most widely supported form); asserts 201.

@@ -91,6 +91,10 @@ class PackageSuite : public ::testing::TestWithParam<PackageDriver> {
                      .description = "about " + name,
                      .source = "",
                      .licenses = ""};
+    for (const oci::Digest& b : blobs) {  // as a push does
+      Status linked = meta->link_blob(repo, b);
+      EXPECT_TRUE(linked.ok()) << b.str() << ": " << linked.message();
+    }
     Status s = meta->put_manifest(m, ManifestRefs{.blobs = std::move(blobs), .manifests = std::move(children)}, tag,
                                   now);
     EXPECT_TRUE(s.ok()) << s.message();

@@ -176,6 +176,10 @@ TEST_F(PgStoreTest, ManifestRefsAreStoredAndRemovedWithTheManifest) {
   ASSERT_NE(store, nullptr);
   auto m = make_manifest("r", "idx");
   ManifestRefs refs{.blobs = {oci::Digest::of("a"), oci::Digest::of("b")}, .manifests = {oci::Digest::of("c")}};
+  for (const auto& b : refs.blobs) {
+    ASSERT_TRUE(store->record_blob(b, 1).ok());
+    ASSERT_TRUE(store->link_blob("r", b).ok());
+  }
   ASSERT_TRUE(store->put_manifest(m, refs, std::nullopt, 1).ok());
   ASSERT_TRUE(store->put_manifest(m, refs, std::nullopt, 2).ok());  // no duplicate refs
   Raw db(url_);

@@ -124,6 +124,10 @@ TEST_F(SqliteStoreTest, ManifestRefsAreStoredAndRemovedWithTheManifest) {
                           .source = {},
                           .licenses = {}};
   ManifestRefs refs{.blobs = {oci::Digest::of("a"), oci::Digest::of("b")}, .manifests = {oci::Digest::of("c")}};
+  for (const auto& b : refs.blobs) {
+    ASSERT_TRUE(store->record_blob(b, 1).ok());
+    ASSERT_TRUE(store->link_blob("r", b).ok());
+  }
   ASSERT_TRUE(store->put_manifest(m, refs, std::nullopt, 1).ok());
   ASSERT_TRUE(store->put_manifest(m, refs, std::nullopt, 2).ok());  // no duplicate refs
   {
@@ -209,6 +213,7 @@ TEST_F(SqliteStoreTest, OpeningBuildsTheVersionsOfManifestsPushedBeforeThePackag
     ASSERT_NE(store, nullptr);
     ASSERT_TRUE(store->record_blob(layer, 700).ok());
     ASSERT_TRUE(store->record_blob(sig_layer, 50).ok());
+    for (const auto& b : {layer, sig_layer}) ASSERT_TRUE(store->link_blob(platform.repository, b).ok());
     ASSERT_TRUE(store->put_manifest(platform, ManifestRefs{.blobs = {layer}, .manifests = {}}, std::nullopt, 10).ok());
     ASSERT_TRUE(store->put_manifest(index, ManifestRefs{.blobs = {}, .manifests = {platform.digest}}, "v1", 20).ok());
     ASSERT_TRUE(store->put_manifest(sig, ManifestRefs{.blobs = {sig_layer}, .manifests = {}}, std::nullopt, 30).ok());

@@ -304,6 +304,10 @@ TEST_P(MetaStoreSuite, PutManifestThenGetByDigestAndByTag) {
   auto subject = digest_of("subject");
   ManifestRecord m = manifest("acme/app", std::string("{\"a\":1}\0bin", 11), subject, "application/x-sig");
   m.annotations_json = R"({"k":"v"})";
+  for (const char* b : {"cfg", "l1"}) {
+    ASSERT_TRUE(store->record_blob(digest_of(b), 10).ok());
+    ASSERT_TRUE(store->link_blob("acme/app", digest_of(b)).ok());
+  }
   ASSERT_TRUE(store->put_manifest(m, ManifestRefs{.blobs = {digest_of("cfg"), digest_of("l1")}, .manifests = {}}, "v1", 1234).ok());
   EXPECT_TRUE(*store->repository_exists("acme/app"));
 
@@ -337,6 +341,8 @@ TEST_P(MetaStoreSuite, ManifestWithoutOptionalFieldsRoundTrips) {
 TEST_P(MetaStoreSuite, PutSameManifestTwiceIsIdempotent) {
   ManifestRecord m = manifest("r", "{\"x\":1}");
   ManifestRefs refs{.blobs = {digest_of("l")}, .manifests = {}};
+  ASSERT_TRUE(store->record_blob(digest_of("l"), 10).ok());
+  ASSERT_TRUE(store->link_blob("r", digest_of("l")).ok());
   ASSERT_TRUE(store->put_manifest(m, refs, "a", 100).ok());
   ASSERT_TRUE(store->put_manifest(m, refs, "b", 200).ok());
   ASSERT_TRUE(store->put_manifest(m, refs, std::nullopt, 300).ok());
@@ -544,6 +550,10 @@ TEST_P(MetaStoreSuite, ConcurrentPutsAllSucceedAndAllArePresent) {
   std::atomic<int> failures{0};
   std::vector<std::string> errors(kThreads);
   std::vector<std::thread> threads;
+  ASSERT_TRUE(store->record_blob(digest_of("l"), 10).ok());
+  for (int t = 0; t < kThreads; ++t) {
+    ASSERT_TRUE(store->link_blob(t % 2 == 0 ? "shared" : "own-" + std::to_string(t), digest_of("l")).ok());
+  }
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       // Half the threads share one repository (contending for the same rows), half use their own.

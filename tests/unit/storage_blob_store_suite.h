@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdint>
+#include <ctime>
 #include <functional>
 #include <memory>
 #include <ostream>
@@ -145,13 +146,13 @@ class BlobStoreSuite : public ::testing::TestWithParam<BlobStoreSuiteParam> {
     return next.ok() ? *next : state;
   }
 
-  // Begins an upload, writes `data` in one append and commits it under its sha256 digest.
-  oci::Digest put(const std::string& data) {
+  // Begins an upload, writes `data` in one append and commits it under its digest.
+  oci::Digest put(const std::string& data, HashAlgorithm alg = HashAlgorithm::sha256) {
     std::string id = new_upload_id();
     auto state = store().begin_upload(id);
     EXPECT_TRUE(state.ok()) << state.status().message();
     std::string s = append(id, state.ok() ? *state : "", 0, data);
-    oci::Digest d = oci::Digest::of(data);
+    oci::Digest d = oci::Digest::of(data, alg);
     Status c = store().commit_upload(id, s, d, data.size());
     EXPECT_TRUE(c.ok()) << c.message();
     return d;
@@ -163,6 +164,46 @@ class BlobStoreSuite : public ::testing::TestWithParam<BlobStoreSuiteParam> {
     auto blob = store().open(d, 0, *size);
     if (!blob.ok()) return blob.status();
     return read_all(*blob);
+  }
+
+  // Walks a listing as garbage collection does: pages of at most `page` entries, each after the last
+  // entry of the previous one, until a short page. Returns the keys of every entry seen.
+  template <class Entry>
+  std::vector<std::string> walk(size_t page, Result<std::vector<Entry>> (BlobStore::*list)(const std::string&, size_t),
+                                std::string (*key)(const Entry&)) {
+    std::vector<std::string> seen;
+    std::string after;
+    for (int pages = 0; pages < 1000; ++pages) {
+      auto r = (store().*list)(after, page);
+      EXPECT_TRUE(r.ok()) << r.status().message();
+      if (!r.ok()) break;
+      EXPECT_LE(r->size(), page);
+      for (const auto& e : *r) seen.push_back(key(e));
+      if (r->size() < page) break;
+      after = seen.back();
+    }
+    return seen;
+  }
+  std::vector<std::string> all_blob_pages(size_t page) {
+    return walk<StoredObject>(page, &BlobStore::list_blobs, [](const StoredObject& o) { return o.digest.str(); });
+  }
+  std::vector<std::string> all_upload_pages(size_t page) {
+    return walk<StoredUpload>(page, &BlobStore::list_uploads, [](const StoredUpload& u) { return u.id; });
+  }
+
+  // Begins an upload and appends `data`; returns the id and the state.
+  std::pair<std::string, std::string> start_upload(const std::string& data) {
+    std::string id = new_upload_id();
+    auto s0 = store().begin_upload(id);
+    EXPECT_TRUE(s0.ok()) << s0.status().message();
+    return {id, append(id, s0.ok() ? *s0 : "", 0, data)};
+  }
+
+  // Store clocks (an S3 server's) and ours may differ a little; "recent" is within minutes.
+  static void expect_recent(int64_t t) {
+    const int64_t now = std::time(nullptr);
+    EXPECT_GE(t, now - 600);
+    EXPECT_LE(t, now + 120);
   }
 
   std::unique_ptr<BlobStoreEnv> env_;
@@ -474,6 +515,128 @@ TEST_P(BlobStoreSuite, Sha512BlobRoundTrips) {
   EXPECT_TRUE(*back == data);
   // The same bytes under sha256 are a different blob, not yet stored.
   EXPECT_EQ(store().stat(oci::Digest::of(data)).status().code(), Errc::not_found);
+}
+
+TEST_P(BlobStoreSuite, ListBlobsReturnsPublishedBlobsSortedWithSizesAndRecentTimes) {
+  std::vector<std::pair<std::string, uint64_t>> expect;  // digest, size
+  for (size_t i = 0; i < 5; ++i) {
+    const std::string data = pattern_bytes(100 + 37 * i, 200 + i);
+    expect.emplace_back(put(data).str(), data.size());
+  }
+  const std::string big = pattern_bytes(70000, 210);
+  expect.emplace_back(put(big, HashAlgorithm::sha512).str(), big.size());
+  std::sort(expect.begin(), expect.end());
+  ASSERT_EQ(expect.back().first.rfind("sha512:", 0), 0u) << "sha512 digests sort after every sha256 one";
+
+  auto listed = store().list_blobs("", 100);
+  ASSERT_TRUE(listed.ok()) << listed.status().message();
+  ASSERT_EQ(listed->size(), expect.size());
+  for (size_t i = 0; i < expect.size(); ++i) {
+    SCOPED_TRACE(expect[i].first);
+    EXPECT_EQ((*listed)[i].digest.str(), expect[i].first);
+    EXPECT_EQ((*listed)[i].size, expect[i].second);
+    expect_recent((*listed)[i].modified_at);
+  }
+  // Strictly after: the last one listed, or anything past it, yields nothing.
+  auto rest = store().list_blobs(expect.back().first, 100);
+  ASSERT_TRUE(rest.ok());
+  EXPECT_TRUE(rest->empty());
+  auto none = store().list_blobs("", 0);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+}
+
+TEST_P(BlobStoreSuite, ListBlobsPagesVisitEveryBlobExactlyOnce) {
+  std::vector<std::string> expect;
+  for (size_t i = 0; i < 25; ++i) {
+    // A few sha512 blobs, so that a page boundary can fall between the algorithms.
+    HashAlgorithm alg = i % 8 == 7 ? HashAlgorithm::sha512 : HashAlgorithm::sha256;
+    expect.push_back(put("page blob " + std::to_string(i), alg).str());
+  }
+  std::sort(expect.begin(), expect.end());
+  EXPECT_EQ(all_blob_pages(7), expect);
+  EXPECT_EQ(all_blob_pages(25), expect);  // a full last page, then an empty one
+  EXPECT_EQ(all_blob_pages(1), expect);
+  // Starting in the middle: exactly the digests after that one.
+  auto tail = store().list_blobs(expect[10], 100);
+  ASSERT_TRUE(tail.ok());
+  ASSERT_EQ(tail->size(), 14u);
+  EXPECT_EQ(tail->front().digest.str(), expect[11]);
+}
+
+TEST_P(BlobStoreSuite, UploadsInProgressAreNotListedAsBlobs) {
+  const oci::Digest published = put("published");
+  start_upload("still uploading");
+  start_upload(pattern_bytes(6u << 20, 211));  // past an S3 part: a multipart upload exists too
+  auto listed = store().list_blobs("", 100);
+  ASSERT_TRUE(listed.ok()) << listed.status().message();
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ(listed->front().digest, published);
+}
+
+TEST_P(BlobStoreSuite, RemovedBlobDisappearsFromTheListing) {
+  std::vector<oci::Digest> ds = {put("first"), put("second"), put("third")};
+  std::sort(ds.begin(), ds.end());
+  ASSERT_TRUE(store().remove(ds[1]).ok());
+  auto listed = store().list_blobs("", 100);
+  ASSERT_TRUE(listed.ok()) << listed.status().message();
+  ASSERT_EQ(listed->size(), 2u);
+  EXPECT_EQ((*listed)[0].digest, ds[0]);
+  EXPECT_EQ((*listed)[1].digest, ds[2]);
+}
+
+TEST_P(BlobStoreSuite, ListUploadsShowsUploadsUntilCommitOrAbort) {
+  auto [a, sa] = start_upload("to commit");
+  auto [b, sb] = start_upload("to abort");
+  auto listed = store().list_uploads("", 100);
+  ASSERT_TRUE(listed.ok()) << listed.status().message();
+  ASSERT_EQ(listed->size(), 2u);
+  EXPECT_EQ((*listed)[0].id, std::min(a, b));
+  EXPECT_EQ((*listed)[1].id, std::max(a, b));
+  for (const auto& u : *listed) expect_recent(u.modified_at);
+
+  ASSERT_TRUE(store().commit_upload(a, sa, oci::Digest::of("to commit"), 9).ok());
+  listed = store().list_uploads("", 100);
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ(listed->front().id, b);
+  ASSERT_TRUE(store().abort_upload(b, sb).ok());
+  listed = store().list_uploads("", 100);
+  ASSERT_TRUE(listed.ok());
+  EXPECT_TRUE(listed->empty());
+}
+
+TEST_P(BlobStoreSuite, ListUploadsPagesVisitEveryUploadExactlyOnce) {
+  std::vector<std::string> expect;
+  for (int i = 0; i < 5; ++i) expect.push_back(start_upload("upload " + std::to_string(i)).first);
+  std::sort(expect.begin(), expect.end());
+  EXPECT_EQ(all_upload_pages(2), expect);
+  EXPECT_EQ(all_upload_pages(5), expect);
+  auto tail = store().list_uploads(expect[2], 100);
+  ASSERT_TRUE(tail.ok());
+  ASSERT_EQ(tail->size(), 2u);
+  EXPECT_EQ(tail->front().id, expect[3]);
+}
+
+TEST_P(BlobStoreSuite, RemoveUploadLeftoversRemovesAListedUpload) {
+  auto [keep, keep_state] = start_upload("kept");
+  // More than an S3 part, so that there is a multipart upload to abort as well as staged bytes.
+  const std::string data = pattern_bytes(6u << 20, 212);
+  auto [gone, gone_state] = start_upload(data);
+  auto listed = store().list_uploads("", 100);
+  ASSERT_TRUE(listed.ok()) << listed.status().message();
+  ASSERT_EQ(listed->size(), 2u);
+
+  ASSERT_TRUE(store().remove_upload_leftovers(gone).ok());
+  listed = store().list_uploads("", 100);
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ(listed->front().id, keep);
+  EXPECT_EQ(store().append_upload(gone, gone_state, data.size()).status().code(), Errc::not_found);
+  EXPECT_TRUE(store().remove_upload_leftovers(gone).ok()) << "already gone is ok";
+  EXPECT_EQ(store().remove_upload_leftovers("../" + keep).code(), Errc::invalid_argument);
+  // The other upload is untouched and still commits.
+  ASSERT_TRUE(store().commit_upload(keep, keep_state, oci::Digest::of("kept"), 4).ok());
 }
 
 }  // namespace berth::storage::testing

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -291,6 +293,72 @@ TEST_F(FsBlobStoreTest, ReleasedFdIsNotClosedByOpenBlob) {
   }
   EXPECT_NE(::fcntl(fd, F_GETFD), -1);
   ::close(fd);
+}
+
+TEST_F(FsBlobStoreTest, ListingSkipsNamesThatAreNotDigestsOrUploads) {
+  const oci::Digest a = put("first real blob");
+  const oci::Digest b = put("second real blob", HashAlgorithm::sha512);
+  const std::string ha(a.hex());
+  const fs::path dir = root_ / "blobs" / "sha256" / ha.substr(0, 2);
+  // Strays an operator, a crash or another tool could leave in the blob area.
+  write_file(dir / "not-a-digest", "x");
+  write_file(dir / (ha + ".tmp"), "x");
+  write_file(dir / std::string(64, 'A'), "x");  // uppercase hex is not a digest
+  fs::create_directories(dir / (ha.substr(0, 2) + std::string(62, 'e')));  // a directory, not a file
+  fs::create_directories(root_ / "blobs" / "md5" / "ab");
+  write_file(root_ / "blobs" / "md5" / "ab" / ("ab" + std::string(30, '0')), "x");
+  fs::create_directories(root_ / "blobs" / "sha256" / "zz");
+  write_file(root_ / "blobs" / "sha256" / "zz" / ("zz" + std::string(62, '0')), "x");
+  // A valid digest in the wrong <xx> directory: stat() would not find it there.
+  const std::string misplaced = (ha.substr(0, 2) == "00" ? "11" : "00") + std::string(62, '0');
+  write_file(dir / misplaced, "x");
+  write_file(root_ / "blobs" / "README", "x");
+  write_file(root_ / "uploads" / "not-an-upload-id", "x");
+  fs::create_directories(root_ / "uploads" / new_upload_id());
+
+  std::vector<oci::Digest> expect = {a, b};
+  std::sort(expect.begin(), expect.end());
+  auto all = store_->list_blobs("", 100);
+  ASSERT_TRUE(all.ok()) << all.status().message();
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[0].digest, expect[0]);
+  EXPECT_EQ((*all)[1].digest, expect[1]);
+  // Skipped names do not shorten a page: a page of one is still one while blobs remain.
+  auto first = store_->list_blobs("", 1);
+  ASSERT_TRUE(first.ok());
+  ASSERT_EQ(first->size(), 1u);
+  EXPECT_EQ(first->front().digest, expect[0]);
+  auto second = store_->list_blobs(expect[0].str(), 1);
+  ASSERT_TRUE(second.ok());
+  ASSERT_EQ(second->size(), 1u);
+  EXPECT_EQ(second->front().digest, expect[1]);
+
+  const std::string id = stage("in progress");
+  auto uploads = store_->list_uploads("", 100);
+  ASSERT_TRUE(uploads.ok()) << uploads.status().message();
+  ASSERT_EQ(uploads->size(), 1u);
+  EXPECT_EQ(uploads->front().id, id);
+}
+
+TEST_F(FsBlobStoreTest, ListingReportsTheFileSizeAndMtime) {
+  const oci::Digest d = put("dated");
+  const std::string hex(d.hex());
+  const fs::path p = root_ / "blobs" / "sha256" / hex.substr(0, 2) / hex;
+  const auto when = fs::file_time_type::clock::now() - std::chrono::hours(48);
+  fs::last_write_time(p, when);
+  const std::string id = stage("old upload");
+  fs::last_write_time(root_ / "uploads" / id, when);
+  const int64_t expect = std::chrono::duration_cast<std::chrono::seconds>(
+                             std::chrono::file_clock::to_sys(when).time_since_epoch()).count();
+  auto blobs = store_->list_blobs("", 10);
+  ASSERT_TRUE(blobs.ok());
+  ASSERT_EQ(blobs->size(), 1u);
+  EXPECT_EQ(blobs->front().size, 5u);
+  EXPECT_EQ(blobs->front().modified_at, expect);
+  auto uploads = store_->list_uploads("", 10);
+  ASSERT_TRUE(uploads.ok());
+  ASSERT_EQ(uploads->size(), 1u);
+  EXPECT_EQ(uploads->front().modified_at, expect);
 }
 
 TEST(UploadIdTest, NewUploadIdsAre32LowercaseHexAndDistinct) {

@@ -451,6 +451,59 @@ TEST_P(S3BlobStoreTest, RadosgwSeesTheAddressingStyleInItsRequests) {
   }
 }
 
+TEST_P(S3BlobStoreTest, ListingSkipsForeignKeysAndFindsMultipartUploadsWithoutObjects) {
+  S3Client& c = store_->client();
+  const std::string prefix = c.options().prefix;
+  std::vector<oci::Digest> blobs;
+  for (int i = 0; i < 3; ++i) {
+    const std::string data = "listed " + std::to_string(i);
+    const std::string id = new_upload_id();
+    auto s0 = store_->begin_upload(id);
+    ASSERT_TRUE(s0.ok());
+    blobs.push_back(oci::Digest::of(data));
+    ASSERT_TRUE(store_->commit_upload(id, append(*store_, id, *s0, 0, data), blobs.back(), data.size()).ok());
+  }
+  std::sort(blobs.begin(), blobs.end());
+  // Keys this store never writes, some sorting between the blobs'.
+  for (const std::string& k : std::vector<std::string>{"blobs/README", "blobs/sha256/not-a-digest", "blobs/sha256/" +
+                               std::string(blobs[0].hex()) + "/nested", "blobs/md5/" + std::string(32, 'a'),
+                               "uploads/not-an-id/info", "uploads/" + new_upload_id()}) {
+    auto r = c.call("PUT", prefix + k, {}, {}, "x");
+    ASSERT_TRUE(r.ok() && r->status == 200) << k;
+  }
+  std::string after;
+  for (const auto& expect : blobs) {
+    auto page = store_->list_blobs(after, 1);
+    ASSERT_TRUE(page.ok()) << page.status().message();
+    ASSERT_EQ(page->size(), 1u) << "skipped keys must not shorten a page";
+    EXPECT_EQ(page->front().digest, expect);
+    after = expect.str();
+  }
+  auto end = store_->list_blobs(after, 1);
+  ASSERT_TRUE(end.ok());
+  EXPECT_TRUE(end->empty());
+
+  // An upload whose objects are gone but whose multipart upload (one part sent) remains.
+  const std::string id = new_upload_id();
+  auto s0 = store_->begin_upload(id);
+  ASSERT_TRUE(s0.ok());
+  std::string s1 = append(*store_, id, *s0, 0, pattern_bytes(6u << 20, 18));
+  ASSERT_EQ(parts_in(s1), 1u);
+  for (const auto& k : keys_under(c, store_->upload_prefix(id))) ASSERT_TRUE(c.call("DELETE", k, {}).ok());
+  auto uploads = store_->list_uploads("", 10);
+  ASSERT_TRUE(uploads.ok()) << uploads.status().message();
+  ASSERT_EQ(uploads->size(), 1u);
+  EXPECT_EQ(uploads->front().id, id);
+  EXPECT_GT(uploads->front().modified_at, std::time(nullptr) - 600);
+  ASSERT_TRUE(store_->remove_upload_leftovers(id).ok());
+  auto mps = c.list_multipart_uploads(prefix, "", "", 100);
+  ASSERT_TRUE(mps.ok()) << mps.status().message();
+  EXPECT_TRUE(mps->uploads.empty());
+  uploads = store_->list_uploads("", 10);
+  ASSERT_TRUE(uploads.ok());
+  EXPECT_TRUE(uploads->empty());
+}
+
 INSTANTIATE_TEST_SUITE_P(Addressing, S3BlobStoreTest, ::testing::Values(false, true),
                          [](const auto& info) { return info.param ? "VirtualHosted" : "PathStyle"; });
 

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "common/status.h"
+#include "meta/collector_store.h"
 #include "meta/identity_store.h"
 #include "meta/metadata_store.h"
 #include "meta/package_store.h"
@@ -26,6 +27,7 @@ struct OpenedMetadata {
   std::unique_ptr<meta::MetadataStore> store;
   meta::IdentityStore* identity = nullptr;  // owned by `store`
   meta::PackageStore* packages = nullptr;   // owned by `store`
+  meta::CollectorStore* collector = nullptr;  // owned by `store`
 };
 
 struct OpenedBlobs {

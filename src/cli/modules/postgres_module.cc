@@ -11,6 +11,7 @@ extern "C" __attribute__((visibility("default"))) Result<cli::modules::OpenedMet
   cli::modules::OpenedMetadata opened;
   opened.identity = &(*store)->identity();
   opened.packages = &(*store)->packages();
+  opened.collector = &(*store)->collector();
   opened.store = std::move(*store);
   return opened;
 }
