@@ -24,6 +24,7 @@
 #include "auth/jwt.h"
 #include "cli/admin.h"
 #include "cli/config.h"
+#include "cli/fsck_command.h"
 #include "cli/gc_command.h"
 #include "http/server.h"
 #include "lifecycle/collector.h"
@@ -241,6 +242,7 @@ int main(int argc, char** argv) {
   std::function<int()> admin_action;
   cli::add_admin_commands(app, admin_action);
   cli::add_gc_command(app, admin_action);
+  cli::add_fsck_command(app, admin_action);
 
   CLI11_PARSE(app, argc, argv);
   if (admin_action) return admin_action();

@@ -46,7 +46,8 @@ inline constexpr std::string_view kInsertOrphanBlob =
     "INSERT INTO blob (digest, size, created_at, state, last_seen_at) VALUES (?, ?, ?, 2, ?) "
     "ON CONFLICT (digest) DO NOTHING";
 inline constexpr std::string_view kForgetBlob = "DELETE FROM blob WHERE digest = ? AND state = 2";
-inline constexpr std::string_view kMarkBlobDamaged = "UPDATE blob SET state = 3 WHERE digest = ? AND state = 0";
+inline constexpr std::string_view kBeginRepair = "UPDATE blob SET state = 2 WHERE digest = ? AND state IN (0, 3)";
+inline constexpr std::string_view kEndRepair = "UPDATE blob SET state = 3 WHERE digest = ? AND state = 2";
 
 // ---- Links ----
 inline constexpr std::string_view kScanLinks =

@@ -4,7 +4,7 @@
 //
 // A blob row's state (migration 6) is the lock between a collector and uploads:
 //   live ──mark_for_deletion──► deleting ──(object deleted)──► forget_blob: row gone
-//   (upload) pending ──publish──► live;  live ──mark_damaged (fsck)──► damaged ──(upload)──► pending
+//   (upload) pending ──publish──► live;  live ──begin/end_repair (fsck)──► damaged ──(upload)──► pending
 // An object is deleted only while its row is `deleting`, and a row becomes `deleting` only in a
 // transaction that found no manifest naming the blob and no read of it within the grace period; an
 // upload never writes an object whose row is `deleting` (it waits) and makes the row `pending` before it
@@ -104,9 +104,13 @@ class CollectorStore {
   virtual Result<bool> remove_unused_link(int64_t repository_id, const oci::Digest& digest, int64_t before) = 0;
 
   // ---- fsck ----
-  // A live blob whose object is missing or corrupt: not served or linked any more; the next upload of
-  // the digest writes it anew (and makes it live). True when changed.
-  virtual Result<bool> mark_damaged(const oci::Digest& digest) = 0;
+  // Repairing a blob whose object is missing or corrupt, in two steps around the removal of the object:
+  // begin_repair makes a live (or damaged) row deleting, keeping its links, so uploads of the digest wait
+  // while the bad object goes; end_repair then makes it damaged: not served or linked, and the next
+  // upload of the digest writes the object anew and makes it live. The caller holds the collector's
+  // lease meanwhile (a collector would take a deleting row for its own). True when changed.
+  virtual Result<bool> begin_repair(const oci::Digest& digest) = 0;
+  virtual Result<bool> end_repair(const oci::Digest& digest) = 0;
   // The manifests naming a blob, at most `limit`.
   virtual Result<std::vector<BlobUse>> uses_of(const oci::Digest& digest, size_t limit) = 0;
 };

@@ -90,6 +90,7 @@ class MetadataStore {
   // How an upload that has verified its bytes goes on (begin_blob_write; docs/lifecycle.md).
   enum class BlobWrite {
     write,    // the blob is pending: publish the object, then publish_blob
+    rewrite,  // as write, but the blob was damaged: remove the object first (its bytes are bad)
     stored,   // the blob is live already: link it (link_blob); the object need not be written again
     busy,     // a collector is deleting the blob's object: wait until it is done, then ask again
   };

@@ -30,7 +30,8 @@ class SqlCollectorStore final : public CollectorStore {
   Result<std::vector<LinkEntry>> scan_links(int64_t after_repository, const std::string& after_digest,
                                             size_t limit) override;
   Result<bool> remove_unused_link(int64_t repository_id, const oci::Digest& digest, int64_t before) override;
-  Result<bool> mark_damaged(const oci::Digest& digest) override;
+  Result<bool> begin_repair(const oci::Digest& digest) override;
+  Result<bool> end_repair(const oci::Digest& digest) override;
   Result<std::vector<BlobUse>> uses_of(const oci::Digest& digest, size_t limit) override;
 
  private:

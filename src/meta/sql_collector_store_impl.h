@@ -11,6 +11,7 @@
 
 #include "meta/collector_queries.h"
 #include "meta/package_queries.h"
+#include "meta/queries.h"
 #include "meta/sql_collector_store.h"
 #include "meta/sql_common.h"
 #include "meta/sql_rows.h"
@@ -194,7 +195,13 @@ Result<bool> SqlCollectorStore<Pool>::claim_orphan(const oci::Digest& digest, ui
 
 template <class Pool>
 Status SqlCollectorStore<Pool>::forget_blob(const oci::Digest& digest) {
-  return write([&](auto& c) { return sql::run(c, sql::kForgetBlob, digest.str()); });
+  return write([&](auto& c) -> Status {
+    // A repair that died (begin_repair keeps the links) leaves a deleting row that still has links.
+    META_TRY(state, sql::int_of(c, sql::kHoldBlob, digest.str()));
+    if (state != std::optional<int64_t>(2)) return Status::Ok();
+    BERTH_RETURN_IF_ERROR(sql::run(c, sql::kUnlinkBlobEverywhere, digest.str()));
+    return sql::run(c, sql::kForgetBlob, digest.str());
+  });
 }
 
 // ---- Links ----
@@ -247,10 +254,21 @@ Result<bool> SqlCollectorStore<Pool>::remove_unused_link(int64_t repository_id, 
 // ---- fsck ----
 
 template <class Pool>
-Result<bool> SqlCollectorStore<Pool>::mark_damaged(const oci::Digest& digest) {
+Result<bool> SqlCollectorStore<Pool>::begin_repair(const oci::Digest& digest) {
   bool changed = false;
   BERTH_RETURN_IF_ERROR(write([&](auto& c) -> Status {
-    BERTH_RETURN_IF_ERROR(sql::run(c, sql::kMarkBlobDamaged, digest.str()));
+    BERTH_RETURN_IF_ERROR(sql::run(c, sql::kBeginRepair, digest.str()));
+    changed = c.changes() > 0;
+    return Status::Ok();
+  }));
+  return changed;
+}
+
+template <class Pool>
+Result<bool> SqlCollectorStore<Pool>::end_repair(const oci::Digest& digest) {
+  bool changed = false;
+  BERTH_RETURN_IF_ERROR(write([&](auto& c) -> Status {
+    BERTH_RETURN_IF_ERROR(sql::run(c, sql::kEndRepair, digest.str()));
     changed = c.changes() > 0;
     return Status::Ok();
   }));

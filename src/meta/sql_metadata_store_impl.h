@@ -76,6 +76,7 @@ Result<int64_t> ensure_repository_id(Connection& c, const std::string& name) {
 // blob.state values (migration 6).
 inline constexpr int64_t kBlobLive = 0;
 inline constexpr int64_t kBlobDeleting = 2;
+inline constexpr int64_t kBlobDamaged = 3;
 
 // Whether the blob is live, holding its row until the transaction ends (kHoldBlob): a collector marking
 // it waits for the transaction, or the transaction sees it marked.
@@ -228,7 +229,10 @@ Result<MetadataStore::BlobWrite> SqlMetadataStore<Pool>::begin_blob_write(const 
       case store_detail::kBlobDeleting:
         outcome = BlobWrite::busy;  // or gone since the insert: asking again inserts it
         return Status::Ok();
-      default:  // pending (another upload of the same bytes) or damaged (to be written anew)
+      case store_detail::kBlobDamaged:
+        outcome = BlobWrite::rewrite;
+        return sql::run(c, sql::kSetBlobPending, sql::to_sql(size), now, d);
+      default:  // pending: another upload of the same bytes
         return sql::run(c, sql::kSetBlobPending, sql::to_sql(size), now, d);
     }
   }));

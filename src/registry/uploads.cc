@@ -200,6 +200,11 @@ Result<uint64_t> Registry::complete_upload(const std::string& repository, const 
     auto mode = meta_.begin_blob_write(digest, record->offset, now());
     if (!mode.ok()) return mode.status();
     if (*mode == meta::MetadataStore::BlobWrite::write) break;
+    if (*mode == meta::MetadataStore::BlobWrite::rewrite) {
+      // fsck found the stored object bad: the store would keep it rather than publish these bytes.
+      BERTH_RETURN_IF_ERROR(blobs_.remove(digest));
+      break;
+    }
     if (*mode == meta::MetadataStore::BlobWrite::stored) {
       Status linked = meta_.link_blob(repository, digest);
       if (linked.ok()) {

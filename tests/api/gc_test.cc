@@ -277,7 +277,7 @@ TEST_F(GcTest, TheBackgroundCollectorReclaimsAndReportsMetricsAndAuditEntries) {
 TEST_F(GcTest, CollectorsKilledMidPassLeaveNothingTheNextPassCannotFinish) {
   const std::string repo = unique_repo("gc/kill");
   std::vector<std::string> loose;
-  for (int i = 0; i < 150; ++i) loose.push_back(push_blob(repo, random_bytes(64)));
+  for (int i = 0; i < 400; ++i) loose.push_back(push_blob(repo, random_bytes(64)));
   std::vector<Image> images;
   for (int i = 0; i < 10; ++i) images.push_back(push_image(repo, "v" + std::to_string(i)));
   std::this_thread::sleep_for(1100ms);
@@ -303,13 +303,13 @@ TEST_F(GcTest, CollectorsKilledMidPassLeaveNothingTheNextPassCannotFinish) {
     pid_t pid = -1;
     ASSERT_EQ(posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), envp.data()), 0);
     posix_spawn_file_actions_destroy(&actions);
-    std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(2, 60)(random)));
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(1, 40)(random)));
     ::kill(pid, SIGKILL);
     int status = 0;
     ::waitpid(pid, &status, 0);
     if (WIFSIGNALED(status)) ++killed_mid_pass;
   }
-  GcReport last = gc({"--grace", "0"});
+  gc({"--grace", "0"});
   EXPECT_EQ(gc({"--grace", "0", "--dry-run"}).objects, 0) << "unreferenced blobs were left behind";
   for (const auto& d : loose) EXPECT_FALSE(blob_served(repo, d)) << d;
   for (const auto& image : images) {
@@ -319,6 +319,9 @@ TEST_F(GcTest, CollectorsKilledMidPassLeaveNothingTheNextPassCannotFinish) {
       EXPECT_EQ(sha256(got.body), d);
     }
   }
+  CliResult fsck = run_berth(BerthCall{.args = {"fsck", "--verify", "--data", server_->data_dir().string()},
+                                       .env = {}, .stdin_text = {}, .data_dir = server_->data_dir()});
+  EXPECT_EQ(fsck.exit_code, 0) << fsck.out << fsck.err;
   RecordProperty("killed_mid_pass", killed_mid_pass);
   EXPECT_GT(killed_mid_pass, 0) << "no collector was killed before it finished: the test proved nothing";
 }
