@@ -40,6 +40,10 @@ http::Response server_error(const Status& s) {
   spdlog::error("packages API: {}", s.message());
   return github::error(s.code() == Errc::unavailable ? 503 : 500, "Server Error");
 }
+// A rule refused the change (an immutable tag): GitHub answers a refused write 403 with its reason.
+http::Response refused_or_error(const Status& s) {
+  return s.code() == Errc::denied ? github::error(403, s.message()) : server_error(s);
+}
 http::Response no_content() {
   http::Response r;
   r.status = 204;
@@ -237,7 +241,7 @@ http::Response package_request(Call& call, const Target& t, const OwnerOf& owner
 
   if (t.kind == Target::Kind::package) {
     auto deleted = store.delete_package(full, std::time(nullptr));
-    if (!deleted.ok()) return server_error(deleted.status());
+    if (!deleted.ok()) return refused_or_error(deleted.status());
     if (!*deleted) return package_not_found();
     audit(call, "package.delete", full);
     return call.finish(no_content(), accepted);
@@ -245,7 +249,7 @@ http::Response package_request(Call& call, const Target& t, const OwnerOf& owner
   const std::string target = full + "@" + std::to_string(*version_id);
   if (deletion) {
     auto deleted = store.delete_version(full, *version_id, std::time(nullptr));
-    if (!deleted.ok()) return server_error(deleted.status());
+    if (!deleted.ok()) return refused_or_error(deleted.status());
     if (!*deleted) return not_found();
     audit(call, "package.version.delete", target);
     return call.finish(no_content(), accepted);

@@ -1,5 +1,7 @@
 #include "cli/admin_support.h"
 
+#include "cli/config.h"
+
 #include <pwd.h>
 #include <unistd.h>
 
@@ -32,6 +34,25 @@ void record_admin_change(meta::IdentityStore& identity, std::string action, std:
     std::cerr << "berth admin: warning: the change was made but not recorded in the audit log: " << s.message()
               << "\n";
   }
+}
+
+std::string admin_option(const CLI::App* cmd, const std::string& name) {
+  for (; cmd != nullptr; cmd = cmd->get_parent()) {
+    if (const CLI::Option* option = cmd->get_option_no_throw(name)) {
+      return option->count() > 0 ? option->results().back() : std::string();
+    }
+  }
+  return {};
+}
+
+int with_admin_metadata(const CLI::App* cmd, const std::function<int(Backends&)>& body) {
+  auto config = load_config_file(admin_option(cmd, "--config"));
+  if (!config.ok()) return admin_fail(config.status().message());
+  if (Status s = apply_environment(*config); !s.ok()) return admin_fail(s.message());
+  if (std::string data = admin_option(cmd, "--data"); !data.empty()) config->data = data;
+  auto backends = open_metadata(*config);
+  if (!backends.ok()) return admin_fail(backends.status().message());
+  return body(*backends);
 }
 
 }  // namespace berth::cli

@@ -3,9 +3,13 @@
 // the CLI has no login of its own).
 #pragma once
 
+#include <CLI/CLI.hpp>
+
 #include <cstdint>
+#include <functional>
 #include <string>
 
+#include "cli/backends.h"
 #include "meta/identity_store.h"
 
 namespace berth::cli {
@@ -18,5 +22,14 @@ std::string admin_actor();
 // Records a change that is already made: a failure to record it is a warning, not a failed command.
 void record_admin_change(meta::IdentityStore& identity, std::string action, std::string target,
                          std::string detail = "");
+
+// What was given for `name` (e.g. "--data") on `cmd` or the nearest command above it that defines the
+// option; empty when it was not given. Looked up when the command runs, so a command file needs nothing
+// from admin.cc but the `admin` command itself.
+std::string admin_option(const CLI::App* cmd, const std::string& name);
+
+// Opens the registry's metadata the way `serve` finds it (configuration file, then BERTH_* variables,
+// then --data) and runs `body` on it; a failure to open is reported like any other.
+int with_admin_metadata(const CLI::App* cmd, const std::function<int(Backends&)>& body);
 
 }  // namespace berth::cli

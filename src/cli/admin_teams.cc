@@ -17,28 +17,8 @@ namespace {
 
 int fail(const std::string& message) { return admin_fail(message); }
 
-// What was given for `name` (e.g. "--data") on `cmd` or the nearest command above it that defines the
-// option; empty when it was not given. Looked up when the command runs, so these commands need nothing
-// from admin.cc but the `admin` command itself.
-std::string option_value(const CLI::App* cmd, const std::string& name) {
-  for (; cmd != nullptr; cmd = cmd->get_parent()) {
-    if (const CLI::Option* option = cmd->get_option_no_throw(name)) {
-      return option->count() > 0 ? option->results().back() : std::string();
-    }
-  }
-  return {};
-}
-
-// Opens the registry's identity store the way `serve` finds its metadata (configuration file, then
-// BERTH_* variables, then --data) and runs `body` on it; a failure to open is reported like any other.
 int with_identity(const CLI::App* cmd, const std::function<int(meta::IdentityStore&)>& body) {
-  auto config = load_config_file(option_value(cmd, "--config"));
-  if (!config.ok()) return fail(config.status().message());
-  if (Status s = apply_environment(*config); !s.ok()) return fail(s.message());
-  if (std::string data = option_value(cmd, "--data"); !data.empty()) config->data = data;
-  auto backends = open_metadata(*config);
-  if (!backends.ok()) return fail(backends.status().message());
-  return body(*backends->identity);
+  return with_admin_metadata(cmd, [&](Backends& b) { return body(*b.identity); });
 }
 
 void record(meta::IdentityStore& ids, std::string action, std::string target, std::string detail) {

@@ -298,6 +298,26 @@ CREATE TABLE lease (
 );
 )sql";
 
+// Version 7: tag rules (docs/lifecycle.md, "Immutable tags and the semver policy").
+// - tag_rule: a tag pattern that is immutable once pushed, for every package of an owner
+//   (repository_id NULL) or for one package. Kept by owner name, as owner_usage is, so a rule can be
+//   set before the owner's first push.
+// - repository.semver_policy: 0 off; 1 semantic-version tags are immutable and a new release must be
+//   newer than every release of the package; 2 as 1, and a release that is the newest of its line moves
+//   the floating tags of the line (1.2.3 moves 1.2 and 1) in the same transaction.
+constexpr std::string_view kV7 = R"sql(
+CREATE TABLE tag_rule (
+  id {{SERIAL_ID}},
+  owner TEXT {{BYTE_ORDER}} NOT NULL,
+  repository_id BIGINT REFERENCES repository(id) ON DELETE CASCADE,
+  pattern TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  created_by TEXT NOT NULL
+);
+CREATE INDEX tag_rule_by_owner ON tag_rule (owner, repository_id);
+ALTER TABLE repository ADD COLUMN semver_policy BIGINT NOT NULL DEFAULT 0;
+)sql";
+
 constexpr std::array kMigrations = {
     Migration{1, kV1},
     Migration{2, kV2},
@@ -305,6 +325,7 @@ constexpr std::array kMigrations = {
     Migration{4, kV4},
     Migration{5, kV5},
     Migration{6, kV6},
+    Migration{7, kV7},
 };
 
 struct Token {

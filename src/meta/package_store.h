@@ -103,6 +103,20 @@ struct DownloadCount {
   uint64_t count = 0;
 };
 
+// A tag pattern immutable once pushed (docs/lifecycle.md), for every package of an owner or for one.
+struct TagRule {
+  int64_t id = 0;
+  std::string owner;
+  std::optional<std::string> package;  // the whole name; unset: every package of the owner
+  std::string pattern;
+  int64_t created_at = 0;
+  std::string created_by;
+};
+
+// A package's semver policy: off; semantic-version tags immutable and each new release newer than the
+// package's highest; and, in addition, a release that is the newest of its line moves "1.2" and "1".
+enum class SemverPolicy : int64_t { off = 0, on = 1, move_floating = 2 };
+
 class PackageStore {
  public:
   virtual ~PackageStore() = default;
@@ -134,6 +148,18 @@ class PackageStore {
   virtual Result<uint64_t> owner_size(const std::string& owner) = 0;
   // Adds pulls to the versions whose top-level manifest these are (others are ignored) and their packages.
   virtual Status add_downloads(const std::vector<DownloadCount>& counts) = 0;
+
+  // ---- Tag rules (enforced by MetadataStore's pushes and deletes, and by the deletes here) ----
+  // The pattern must be valid (oci::TagPattern). A package rule creates the package if needed.
+  virtual Result<int64_t> add_tag_rule(const std::string& owner, const std::optional<std::string>& package,
+                                       const std::string& pattern, const std::string& created_by, int64_t now) = 0;
+  // false when the owner has no rule with this id.
+  virtual Result<bool> remove_tag_rule(const std::string& owner, int64_t id) = 0;
+  // The owner's rules and those of its packages, oldest first.
+  virtual Result<std::vector<TagRule>> list_tag_rules(const std::string& owner) = 0;
+  // not_found when there is no live package of this name.
+  virtual Status set_semver_policy(const std::string& package, SemverPolicy policy) = 0;
+  virtual Result<SemverPolicy> semver_policy(const std::string& package) = 0;
 
   // ---- Purge ----
   // Removes what was soft-deleted before `cutoff`: versions, their manifests (once no remaining manifest

@@ -20,6 +20,7 @@
 #include "meta/sql_common.h"
 #include "meta/sql_metadata_store.h"
 #include "meta/sql_rows.h"
+#include "meta/tag_rules_impl.h"
 #include "meta/versions_impl.h"
 
 namespace berth::meta {
@@ -439,7 +440,11 @@ Status SqlMetadataStore<Pool>::put_manifest(const ManifestRecord& manifest, cons
       BERTH_RETURN_IF_ERROR(sql::run(c, sql::kInsertManifestRef, repo_id, digest, child.str(), "manifest"));
     }
     if (tag) {
+      META_TRY(rules, tag_rules::load(c, repo));
+      BERTH_RETURN_IF_ERROR(tag_rules::check_push(c, repo, rules, *tag, digest));
       BERTH_RETURN_IF_ERROR(sql::run(c, sql::kUpsertTag, repo_id, *tag, digest, now));
+      bool moved = false;
+      BERTH_RETURN_IF_ERROR(tag_rules::move_floating_tags(c, repo, rules, *tag, digest, now, moved));
       BERTH_RETURN_IF_ERROR(store_detail::bump_tag_version(c, repo_id));
     }
     if (was_live) {
@@ -527,7 +532,11 @@ Result<ManifestDeletion> SqlMetadataStore<Pool>::delete_manifest(const std::stri
     }
     result.outcome = ManifestDeletion::Outcome::deleted;
     META_TRY(version, versions::live_version_of(c, repo.id, d));
-    if (version) return versions::delete_version(c, repo, *version, d, false, now);
+    if (version) {
+      META_TRY(held, tag_rules::protected_tag_on(c, repo, d));
+      if (held) return Status(Errc::denied, *held + ": the version cannot be deleted");
+      return versions::delete_version(c, repo, *version, d, false, now);
+    }
     // A referrer (or a manifest of no version): it and its own referrers go, not restorable on their own;
     // the versions that held it are refreshed without it.
     META_TRY(holders, versions::live_versions_containing(c, repo.id, d));
@@ -544,6 +553,12 @@ Result<bool> SqlMetadataStore<Pool>::delete_tag(const std::string& repository, c
   BERTH_RETURN_IF_ERROR(write([&](auto& c) -> Status {
     META_TRY(repo_id, store_detail::find_repository_id(c, repository));
     if (!repo_id) return Status::Ok();
+    const versions::Repo repo{*repo_id, versions::owner_of(repository)};
+    META_TRY(rules, tag_rules::load(c, repo));
+    if (auto why = tag_rules::protecting(rules, repo, tag)) {
+      META_TRY(exists, sql::texts(c, sql::kTagTarget, *repo_id, tag));
+      if (!exists.empty()) return Status(Errc::denied, *why + ": it cannot be deleted");
+    }
     META_TRY(st, c.prepare(sql::kDeleteTag));
     BERTH_RETURN_IF_ERROR(st.bind(1, *repo_id).bind(2, tag).run());
     removed = c.changes() > 0;

@@ -29,6 +29,12 @@ class SqlPackageStore final : public PackageStore {
   Result<uint64_t> owner_size(const std::string& owner) override;
   Status add_downloads(const std::vector<DownloadCount>& counts) override;
   Result<PurgeStats> purge(int64_t cutoff, uint64_t limit) override;
+  Result<int64_t> add_tag_rule(const std::string& owner, const std::optional<std::string>& package,
+                               const std::string& pattern, const std::string& created_by, int64_t now) override;
+  Result<bool> remove_tag_rule(const std::string& owner, int64_t id) override;
+  Result<std::vector<TagRule>> list_tag_rules(const std::string& owner) override;
+  Status set_semver_policy(const std::string& package, SemverPolicy policy) override;
+  Result<SemverPolicy> semver_policy(const std::string& package) override;
 
   // Builds the versions of repositories whose manifests predate the package model (migration 4); run
   // once when the store opens. Returns how many repositories it built.

@@ -13,6 +13,7 @@
 #include "meta/sql_common.h"
 #include "meta/sql_package_store.h"
 #include "meta/sql_rows.h"
+#include "meta/tag_rules_impl.h"
 #include "meta/versions_impl.h"
 
 namespace berth::meta {
@@ -186,6 +187,10 @@ Result<bool> SqlPackageStore<Pool>::delete_package(const std::string& name, int6
     BERTH_RETURN_IF_ERROR(versions::lock_repository(c, repo.id));
     META_TRY(live, sql::id_texts(c, sql::kLiveVersionIds, repo.id));
     for (const auto& [id, root] : live) {
+      META_TRY(held, tag_rules::protected_tag_on(c, repo, root));
+      if (held) return Status(Errc::denied, *held + ": the package cannot be deleted");
+    }
+    for (const auto& [id, root] : live) {
       // An earlier iteration may have deleted this one with its own (a shared child is no root).
       META_TRY(still, versions::live_version_of(c, repo.id, root));
       if (still) BERTH_RETURN_IF_ERROR(versions::delete_version(c, repo, id, root, true, now));
@@ -276,6 +281,8 @@ Result<bool> SqlPackageStore<Pool>::delete_version(const std::string& package, i
     META_TRY(version, versions::version_by_id(c, *repo_id, id));
     if (!version || !version->live) return Status::Ok();
     const versions::Repo repo{*repo_id, versions::owner_of(package)};
+    META_TRY(held, tag_rules::protected_tag_on(c, repo, version->root));
+    if (held) return Status(Errc::denied, *held + ": the version cannot be deleted");
     BERTH_RETURN_IF_ERROR(versions::delete_version(c, repo, id, version->root, false, now));
     deleted = true;
     return Status::Ok();
@@ -400,6 +407,96 @@ Result<size_t> SqlPackageStore<Pool>::build_missing_versions() {
       if (did_build) ++built;
     }
   }
+}
+
+// ---- Tag rules ----
+
+namespace package_detail {
+inline constexpr std::string_view kInsertTagRule =
+    "INSERT INTO tag_rule (owner, repository_id, pattern, created_at, created_by) VALUES (?, ?, ?, ?, ?) RETURNING id";
+inline constexpr std::string_view kDeleteTagRule = "DELETE FROM tag_rule WHERE owner = ? AND id = ?";
+inline constexpr std::string_view kListTagRules =
+    "SELECT t.id, t.owner, r.name, t.pattern, t.created_at, t.created_by FROM tag_rule t "
+    "LEFT JOIN repository r ON r.id = t.repository_id WHERE t.owner = ? ORDER BY t.id";
+inline constexpr std::string_view kSetSemverPolicy =
+    "UPDATE repository SET semver_policy = ? WHERE name = ? AND deleted_at IS NULL";
+inline constexpr std::string_view kGetSemverPolicy =
+    "SELECT semver_policy FROM repository WHERE name = ? AND deleted_at IS NULL";
+}  // namespace package_detail
+
+template <class Pool>
+Result<int64_t> SqlPackageStore<Pool>::add_tag_rule(const std::string& owner, const std::optional<std::string>& package,
+                                                    const std::string& pattern, const std::string& created_by,
+                                                    int64_t now) {
+  if (auto valid = oci::TagPattern::parse(pattern); !valid.ok()) return valid.status();
+  int64_t id = 0;
+  BERTH_RETURN_IF_ERROR(write([&](auto& c) -> Status {
+    std::optional<int64_t> repo_id;
+    if (package) {
+      BERTH_RETURN_IF_ERROR(sql::run(c, sql::kInsertRepository, *package, now));
+      META_TRY(found, package_detail::live_repository(c, *package));
+      if (!found) return Status(Errc::not_found, "no package named " + *package);
+      repo_id = *found;
+    }
+    META_TRY(st, c.prepare(package_detail::kInsertTagRule));
+    st.bind(1, owner).bind_optional(2, repo_id).bind(3, pattern).bind(4, now).bind(5, created_by);
+    META_TRY(row, st.step());
+    if (!row) return Status(Errc::internal, "tag rule insert returned no id");
+    id = st.column_int64(0);
+    return Status::Ok();
+  }));
+  return id;
+}
+
+template <class Pool>
+Result<bool> SqlPackageStore<Pool>::remove_tag_rule(const std::string& owner, int64_t id) {
+  bool removed = false;
+  BERTH_RETURN_IF_ERROR(write([&](auto& c) -> Status {
+    BERTH_RETURN_IF_ERROR(sql::run(c, package_detail::kDeleteTagRule, owner, id));
+    removed = c.changes() > 0;
+    return Status::Ok();
+  }));
+  return removed;
+}
+
+template <class Pool>
+Result<std::vector<TagRule>> SqlPackageStore<Pool>::list_tag_rules(const std::string& owner) {
+  std::vector<TagRule> rules;
+  BERTH_RETURN_IF_ERROR(read([&](auto& c) -> Status {
+    rules.clear();
+    META_TRY(st, c.prepare(package_detail::kListTagRules));
+    st.bind(1, owner);
+    while (true) {
+      META_TRY(row, st.step());
+      if (!row) return Status::Ok();
+      TagRule r{.id = st.column_int64(0), .owner = st.column_text(1), .package = std::nullopt,
+                .pattern = st.column_text(3), .created_at = st.column_int64(4), .created_by = st.column_text(5)};
+      if (!st.column_is_null(2)) r.package = st.column_text(2);
+      rules.push_back(std::move(r));
+    }
+  }));
+  return rules;
+}
+
+template <class Pool>
+Status SqlPackageStore<Pool>::set_semver_policy(const std::string& package, SemverPolicy policy) {
+  return write([&](auto& c) -> Status {
+    BERTH_RETURN_IF_ERROR(sql::run(c, package_detail::kSetSemverPolicy, static_cast<int64_t>(policy), package));
+    if (c.changes() == 0) return Status(Errc::not_found, "no package named " + package);
+    return Status::Ok();
+  });
+}
+
+template <class Pool>
+Result<SemverPolicy> SqlPackageStore<Pool>::semver_policy(const std::string& package) {
+  std::optional<int64_t> value;
+  BERTH_RETURN_IF_ERROR(read([&](auto& c) -> Status {
+    META_TRY(v, sql::int_of(c, package_detail::kGetSemverPolicy, package));
+    value = v;
+    return Status::Ok();
+  }));
+  if (!value) return Status(Errc::not_found, "no package named " + package);
+  return static_cast<SemverPolicy>(*value);
 }
 
 }  // namespace berth::meta

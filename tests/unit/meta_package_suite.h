@@ -530,4 +530,29 @@ TEST_P(PackageSuite, ConcurrentPushesOfImagesAndTheirReferrersKeepSizesExact) {
   EXPECT_EQ(*packages->owner_size("acme"), expected_package);
 }
 
+// Tag rules hold in every delete path of the store, not only in the /v2/ handlers.
+TEST_P(PackageSuite, AVersionOrPackageWithAnImmutableTagIsNotDeleted) {
+  auto layer = blob("immutable-layer", 10);
+  push("acme/locked", "img", {layer}, {}, std::nullopt, std::string("v1"));
+  auto rule = packages->add_tag_rule("acme", std::string("acme/locked"), "v*", "admin:test", 5);
+  ASSERT_TRUE(rule.ok()) << rule.status().message();
+  auto rules = packages->list_tag_rules("acme");
+  ASSERT_TRUE(rules.ok());
+  ASSERT_EQ(rules->size(), 1u);
+  EXPECT_EQ((*rules)[0].package, std::optional<std::string>("acme/locked"));
+  EXPECT_EQ((*rules)[0].pattern, "v*");
+  const VersionRecord v = only_version("acme/locked");
+  auto deleted = packages->delete_version("acme/locked", v.id, 10);
+  ASSERT_FALSE(deleted.ok());
+  EXPECT_EQ(deleted.status().code(), Errc::denied) << deleted.status().message();
+  auto whole = packages->delete_package("acme/locked", 10);
+  ASSERT_FALSE(whole.ok());
+  EXPECT_EQ(whole.status().code(), Errc::denied);
+  EXPECT_EQ(versions("acme/locked").size(), 1u);
+  EXPECT_EQ(packages->add_tag_rule("acme", std::nullopt, "bad pattern!", "admin:test", 5).status().code(),
+            Errc::invalid_argument);
+  ASSERT_TRUE(*packages->remove_tag_rule("acme", *rule));
+  EXPECT_TRUE(*packages->delete_version("acme/locked", v.id, 10));
+}
+
 }  // namespace berth::meta::suite

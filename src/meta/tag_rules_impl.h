@@ -1,0 +1,148 @@
+// Tag rules (migration 7; docs/lifecycle.md, "Immutable tags and the semver policy"), as functions over a
+// driver's Connection run inside the caller's write transaction: put_manifest checks a tag before moving
+// it and moves a release line's floating tags after; deletes of a tag or of a version carrying a
+// protected tag are refused. Being in the same transaction as the change, a rule cannot be raced.
+//
+// Internal to meta/.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "meta/sql_common.h"
+#include "meta/sql_rows.h"
+#include "meta/versions_impl.h"
+#include "oci/semver.h"
+#include "oci/tag_pattern.h"
+
+namespace berth::meta::sql {
+inline constexpr std::string_view kTagRulesFor =
+    "SELECT pattern, CASE WHEN repository_id IS NULL THEN 0 ELSE 1 END FROM tag_rule "
+    "WHERE owner = ? AND (repository_id IS NULL OR repository_id = ?) ORDER BY id";
+inline constexpr std::string_view kSemverPolicy = "SELECT semver_policy FROM repository WHERE id = ?";
+inline constexpr std::string_view kTagTarget = "SELECT manifest_digest FROM tag WHERE repository_id = ? AND name = ?";
+inline constexpr std::string_view kTagNames = "SELECT name FROM tag WHERE repository_id = ?";
+}  // namespace berth::meta::sql
+
+namespace berth::meta::tag_rules {
+
+struct Rule {
+  oci::TagPattern pattern;
+  bool package_only = false;  // a rule of this package, not of its owner
+};
+
+struct Rules {
+  std::vector<Rule> immutable;
+  int64_t semver_policy = 0;  // 0 off, 1 on, 2 on and floating tags move
+};
+
+template <class Connection>
+Result<Rules> load(Connection& c, const versions::Repo& repo) {
+  Rules rules;
+  {
+    META_TRY(st, c.prepare(sql::kTagRulesFor));
+    sql::bind_all(st, 1, repo.owner, repo.id);
+    while (true) {
+      META_TRY(row, st.step());
+      if (!row) break;
+      auto pattern = oci::TagPattern::parse(st.column_text(0));
+      if (!pattern.ok()) continue;  // validated when stored; a damaged row protects nothing rather than all
+      rules.immutable.push_back(Rule{*pattern, st.column_int64(1) != 0});
+    }
+  }
+  META_TRY(policy, sql::int_of(c, sql::kSemverPolicy, repo.id));
+  rules.semver_policy = policy.value_or(0);
+  return rules;
+}
+
+// Why `tag` may not move or go (a message for DENIED), or nullopt when nothing protects it.
+inline std::optional<std::string> protecting(const Rules& rules, const versions::Repo& repo, std::string_view tag) {
+  for (const Rule& r : rules.immutable) {
+    if (r.pattern.matches(tag)) {
+      return "tag '" + std::string(tag) + "' is immutable (rule '" + r.pattern.text() + "' of " +
+             (r.package_only ? std::string("this package") : "owner " + repo.owner) + ")";
+    }
+  }
+  if (rules.semver_policy > 0 && oci::parse_semver(tag)) {
+    return "tag '" + std::string(tag) + "' is a semantic version: immutable under this package's semver policy";
+  }
+  return std::nullopt;
+}
+
+// The highest release among the package's tags (for the semver policy), if any.
+template <class Connection>
+Result<std::optional<std::pair<oci::SemVer, std::string>>> highest_release(Connection& c, int64_t repo_id,
+                                                                           const std::optional<oci::SemVer>& line) {
+  META_TRY(names, sql::texts(c, sql::kTagNames, repo_id));
+  std::optional<std::pair<oci::SemVer, std::string>> best;
+  for (const std::string& name : names) {
+    auto v = oci::parse_semver(name);
+    if (!v || !oci::is_release(*v)) continue;
+    if (line && (v->major != line->major || (line->minor != UINT64_MAX && v->minor != line->minor))) continue;
+    if (!best || oci::compare(*v, best->first) > 0) best = std::make_pair(*v, name);
+  }
+  return best;
+}
+
+// Before `tag` is pointed at `digest`: refused (denied) when a rule protects a tag that points elsewhere,
+// or when the semver policy wants a new release newer than every release of the package.
+template <class Connection>
+Status check_push(Connection& c, const versions::Repo& repo, const Rules& rules, const std::string& tag,
+                  const std::string& digest) {
+  META_TRY(current, sql::texts(c, sql::kTagTarget, repo.id, tag));
+  if (!current.empty()) {
+    if (current.front() == digest) return Status::Ok();
+    if (auto why = protecting(rules, repo, tag)) return Status(Errc::denied, *why + "; it points at " + current.front());
+    return Status::Ok();
+  }
+  if (rules.semver_policy == 0) return Status::Ok();
+  auto version = oci::parse_semver(tag);
+  if (!version || !oci::is_release(*version)) return Status::Ok();
+  META_TRY(highest, highest_release(c, repo.id, std::nullopt));
+  if (highest && oci::compare(*version, highest->first) <= 0) {
+    return Status(Errc::denied, "release '" + tag + "' is not newer than '" + highest->second +
+                                    "', the highest release of this package (semver policy)");
+  }
+  return Status::Ok();
+}
+
+// After `tag` was pointed at `digest`, under semver policy 2: a release that is the newest of its minor
+// (and major) line moves that line's floating tag ("1.2", "1"), unless an immutable rule holds it.
+template <class Connection>
+Status move_floating_tags(Connection& c, const versions::Repo& repo, const Rules& rules, const std::string& tag,
+                          const std::string& digest, int64_t now, bool& moved) {
+  if (rules.semver_policy < 2) return Status::Ok();
+  auto version = oci::parse_semver(tag);
+  if (!version || !oci::is_release(*version)) return Status::Ok();
+  const std::vector<std::string> floating = oci::floating_tags_of(*version);  // {"1.2", "1"}
+  for (size_t i = 0; i < floating.size(); ++i) {
+    oci::SemVer line = *version;
+    if (i == 1) line.minor = UINT64_MAX;  // the major line: any minor
+    META_TRY(highest, highest_release(c, repo.id, line));
+    if (!highest || highest->second != tag) continue;  // an older release of the line: leaves it alone
+    META_TRY(current, sql::texts(c, sql::kTagTarget, repo.id, floating[i]));
+    if (!current.empty() && current.front() == digest) continue;
+    if (!current.empty() && protecting(rules, repo, floating[i])) continue;
+    BERTH_RETURN_IF_ERROR(sql::run(c, sql::kUpsertTag, repo.id, floating[i], digest, now));
+    moved = true;
+  }
+  return Status::Ok();
+}
+
+// The first tag of a version's root that a rule protects, as a message: such a version is not deleted.
+template <class Connection>
+Result<std::optional<std::string>> protected_tag_on(Connection& c, const versions::Repo& repo,
+                                                    const std::string& root) {
+  META_TRY(tags, sql::texts(c, sql::kTagsOfManifest, repo.id, root));
+  if (tags.empty()) return std::optional<std::string>();
+  META_TRY(rules, load(c, repo));
+  std::sort(tags.begin(), tags.end());
+  for (const std::string& t : tags) {
+    if (auto why = protecting(rules, repo, t)) return std::optional<std::string>(*why);
+  }
+  return std::optional<std::string>();
+}
+
+}  // namespace berth::meta::tag_rules
