@@ -86,7 +86,20 @@ Target parse_target(std::string_view rest) {
   // What follows the name, read from the end: /versions[/ID[/restore]] or /restore.
   size_t end = seg.size();
   Target::Kind kind = Target::Kind::package;
-  if (end - i >= 3 && seg[end - 1] == "restore" && seg[end - 3] == "versions") {
+  if (end - i >= 3 && seg[end - 2] == "_berth" && seg[end - 1] == "retention") {
+    kind = Target::Kind::retention;
+    end -= 2;
+  } else if (end - i >= 4 && seg[end - 3] == "_berth" && seg[end - 2] == "retention" && seg[end - 1] == "run") {
+    kind = Target::Kind::retention_run;
+    end -= 3;
+  } else if (end - i >= 3 && seg[end - 2] == "_berth" && seg[end - 1] == "tag-rules") {
+    kind = Target::Kind::tag_rules;
+    end -= 2;
+  } else if (end - i >= 4 && seg[end - 3] == "_berth" && seg[end - 2] == "tag-rules") {
+    kind = Target::Kind::tag_rule;
+    t.version = std::string(seg[end - 1]);
+    end -= 3;
+  } else if (end - i >= 3 && seg[end - 1] == "restore" && seg[end - 3] == "versions") {
     kind = Target::Kind::version_restore;
     t.version = std::string(seg[end - 2]);
     end -= 3;

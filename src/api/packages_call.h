@@ -23,7 +23,9 @@ using auth::Identity;
 // What a path under the prefix names.
 struct Target {
   enum class Kind { none, root, user, account, org, packages, package, package_restore, versions, version,
-                    version_restore };
+                    version_restore,
+                    // Berth's own, under NAME/_berth/ (no package name has a component starting with '_'):
+                    retention, retention_run, tag_rules, tag_rule };
   Kind kind = Kind::none;
   enum class OwnerKind { self, user, org };  // /user, /users/{name}, /orgs/{name}
   OwnerKind owner_kind = OwnerKind::self;
@@ -78,5 +80,8 @@ struct Call {
 
 // Package and version requests (everything under OWNER/packages).
 http::Response handle_packages(Call& call, const Target& target);
+// Berth's own endpoints of a package (retention policy and runs, tag rules): packages_policies.cc.
+// `owner` exists (or authentication is off) and `full` is a valid repository name.
+http::Response policy_request(Call& call, const Target& target, const std::string& owner, const std::string& full);
 
 }  // namespace berth::api::packages_call

@@ -274,7 +274,17 @@ http::Response handle_packages(Call& call, const Target& t) {
     if (call.request.method != "GET" && call.request.method != "HEAD") return not_found();
     return list_packages(call, t, *owner);
   }
-  return package_request(call, t, *owner);
+  switch (t.kind) {
+    case Target::Kind::retention:
+    case Target::Kind::retention_run:
+    case Target::Kind::tag_rules:
+    case Target::Kind::tag_rule: {
+      const std::string full = owner->json.login + "/" + t.package;
+      if (t.package_type != "container" || !oci::is_valid_repository_name(full)) return package_not_found();
+      return policy_request(call, t, owner->json.login, full);
+    }
+    default: return package_request(call, t, *owner);
+  }
 }
 
 }  // namespace berth::api::packages_call

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "cli/admin_support.h"
+#include "lifecycle/retention.h"
 #include "oci/name.h"
 #include "oci/tag_pattern.h"
 
@@ -22,6 +23,126 @@ const CLI::Validator kPattern(
 std::string owner_of(const std::string& package) { return package.substr(0, package.find('/')); }
 
 }  // namespace
+
+// Prints a plan: one line per version, then a count.
+void print_plan(const lifecycle::RetentionPlan& plan, bool dry_run) {
+  for (const auto& d : plan.deletions) {
+    std::cout << (dry_run ? "would delete " : "deleted ") << plan.package << " version " << d.version_id << " "
+              << d.digest.substr(0, 19) << " [" << (d.tags.empty() ? std::string("untagged") : [&] {
+                   std::string t;
+                   for (const auto& x : d.tags) t += (t.empty() ? "" : ",") + x;
+                   return t;
+                 }()) << "]: " << d.reason << "\n";
+  }
+  for (const auto& d : plan.skipped) {
+    std::cout << "left " << plan.package << " version " << d.version_id << ": changed since it was selected\n";
+  }
+  std::cout << plan.package << ": " << plan.deletions.size() << " of " << plan.versions << " versions "
+            << (dry_run ? "would be deleted" : "deleted (restorable)") << "\n";
+}
+
+void add_retention_commands(CLI::App& admin, std::function<int()>& run) {
+  auto on_run = [&run](CLI::App* cmd, std::function<int()> action) {
+    cmd->callback([&run, action = std::move(action)] { run = action; });
+  };
+  auto* retention = admin.add_subcommand("retention", "Retention policies: which versions are deleted, and when")
+                        ->require_subcommand(1);
+  struct Scope {
+    std::string owner, package;
+  };
+  auto scope_options = [](CLI::App* cmd, Scope& s) {
+    cmd->add_option("--owner", s.owner, "the policy of every package of this user or org");
+    cmd->add_option("--package", s.package, "the policy of one package (OWNER/NAME), replacing its owner's");
+  };
+  auto resolve = [](const Scope& s, std::string& owner, std::optional<std::string>& package) -> std::string {
+    if (s.owner.empty() == s.package.empty()) return "give exactly one of --owner and --package";
+    if (!s.package.empty() && !oci::is_valid_repository_name(s.package)) return "invalid package name: " + s.package;
+    owner = s.owner.empty() ? owner_of(s.package) : s.owner;
+    if (!s.package.empty()) package = s.package;
+    return "";
+  };
+  {
+    auto scope = std::make_shared<Scope>();
+    auto policy = std::make_shared<std::string>();
+    auto* set = retention->add_subcommand(
+        "set", "Set a policy, as JSON: {\"keep_newest\":10, \"untagged_older_than\":\"7d\", "
+               "\"delete_tags\":[\"pr-*\"], \"tagged_older_than\":\"14d\", \"keep_tags\":[\"latest\",\"v*\"]}");
+    scope_options(set, *scope);
+    set->add_option("POLICY", *policy, "the policy (JSON)")->required();
+    on_run(set, [=, cmd = set] {
+      std::string owner;
+      std::optional<std::string> package;
+      if (auto error = resolve(*scope, owner, package); !error.empty()) return admin_fail(error);
+      auto parsed = lifecycle::RetentionPolicy::parse(*policy);
+      if (!parsed.ok()) return admin_fail(parsed.status().message());
+      return with_admin_metadata(cmd, [&](Backends& b) {
+        const std::string canonical = parsed->to_json();
+        if (Status s = b.packages->set_retention(owner, package, canonical, admin_actor(), admin_now()); !s.ok()) {
+          return admin_fail(s.message());
+        }
+        record_admin_change(*b.identity, "retention.set", package ? *package : owner, canonical);
+        return 0;
+      });
+    });
+  }
+  {
+    auto scope = std::make_shared<Scope>();
+    auto* show = retention->add_subcommand("show", "Print a policy (JSON), nothing when there is none");
+    scope_options(show, *scope);
+    on_run(show, [=, cmd = show] {
+      std::string owner;
+      std::optional<std::string> package;
+      if (auto error = resolve(*scope, owner, package); !error.empty()) return admin_fail(error);
+      return with_admin_metadata(cmd, [&](Backends& b) {
+        auto record = b.packages->retention_of(owner, package);
+        if (!record.ok()) return admin_fail(record.status().message());
+        if (*record) std::cout << (*record)->policy_json << "\n";
+        return 0;
+      });
+    });
+  }
+  {
+    auto scope = std::make_shared<Scope>();
+    auto* clear = retention->add_subcommand("clear", "Remove a policy");
+    scope_options(clear, *scope);
+    on_run(clear, [=, cmd = clear] {
+      std::string owner;
+      std::optional<std::string> package;
+      if (auto error = resolve(*scope, owner, package); !error.empty()) return admin_fail(error);
+      return with_admin_metadata(cmd, [&](Backends& b) {
+        auto cleared = b.packages->clear_retention(owner, package);
+        if (!cleared.ok()) return admin_fail(cleared.status().message());
+        if (*cleared) record_admin_change(*b.identity, "retention.clear", package ? *package : owner);
+        return 0;
+      });
+    });
+  }
+  {
+    auto package = std::make_shared<std::string>();
+    auto dry_run = std::make_shared<bool>(false);
+    auto* run_cmd = retention->add_subcommand("run", "Apply the policy that covers a package now");
+    run_cmd->add_option("PACKAGE", *package)->required();
+    run_cmd->add_flag("--dry-run", *dry_run, "print exactly what a run would delete, and why; change nothing");
+    on_run(run_cmd, [=, cmd = run_cmd] {
+      return with_admin_metadata(cmd, [&](Backends& b) {
+        lifecycle::Retention retention(*b.packages);
+        auto plan = retention.plan(*package);
+        if (!plan.ok()) return admin_fail(plan.status().message());
+        if (*dry_run) {
+          print_plan(*plan, true);
+          return 0;
+        }
+        auto done = retention.apply(*plan);
+        if (!done.ok()) return admin_fail(done.status().message());
+        for (const auto& d : done->deletions) {
+          record_admin_change(*b.identity, "retention.delete", *package + "@" + std::to_string(d.version_id), d.reason);
+        }
+        print_plan(*done, false);
+        return 0;
+      });
+    });
+  }
+}
 
 void add_rule_commands(CLI::App& admin, CLI::App& package, std::function<int()>& run) {
   auto on_run = [&run](CLI::App* cmd, std::function<int()> action) {
@@ -105,6 +226,7 @@ void add_rule_commands(CLI::App& admin, CLI::App& package, std::function<int()>&
       });
     });
   }
+  add_retention_commands(admin, run);
 }
 
 }  // namespace berth::cli

@@ -1,6 +1,6 @@
-// `berth admin tag-rule …` and `berth admin package semver …`: immutable tag patterns for an owner or one
-// package, and a package's semver policy (docs/lifecycle.md). Every change goes to the audit log as
-// `admin:<unix user>`.
+// `berth admin tag-rule …`, `berth admin retention …` and `berth admin package semver …`: immutable tag
+// patterns and retention policies for an owner or one package, and a package's semver policy
+// (docs/lifecycle.md). Every change goes to the audit log as `admin:<unix user>`.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -9,7 +9,7 @@
 
 namespace berth::cli {
 
-// Adds `tag-rule` under `admin`, and `semver` under its `package` command.
+// Adds `tag-rule` and `retention` under `admin`, and `semver` under its `package` command.
 void add_rule_commands(CLI::App& admin, CLI::App& package, std::function<int()>& run);
 
 }  // namespace berth::cli

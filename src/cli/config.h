@@ -55,6 +55,8 @@ struct Config {
   int64_t gc_grace_seconds = 3600;
   int gc_interval_seconds = 30;
   int64_t gc_pass_interval_seconds = 3600;  // a new pass starts this long after the last one ended
+  // Retention policies run this often (with the background collector's thread, so only when gc.enabled).
+  int64_t retention_interval_seconds = 3600;
   size_t gc_step_budget = 5000;
   std::string log_level = "info";
   bool access_log = true;
@@ -71,7 +73,7 @@ Result<Config> load_config_file(const std::string& path);
 // Applies BERTH_LISTEN, BERTH_DATA, BERTH_TLS_CERT, BERTH_TLS_KEY, BERTH_IO_THREADS, BERTH_LOG_LEVEL,
 // BERTH_ACCESS_LOG, BERTH_UPLOAD_EXPIRE_AFTER_SECONDS, BERTH_UPLOAD_SWEEP_SECONDS,
 // BERTH_PACKAGES_RESTORE_WINDOW_SECONDS, BERTH_GC_ENABLED, BERTH_GC_GRACE_SECONDS, BERTH_GC_INTERVAL_SECONDS,
-// BERTH_GC_PASS_INTERVAL_SECONDS,
+// BERTH_GC_PASS_INTERVAL_SECONDS, BERTH_RETENTION_INTERVAL_SECONDS,
 // BERTH_AUTH_ENABLED,
 // BERTH_AUTH_REALM, BERTH_AUTH_SIGNING_KEY_FILE, BERTH_AUTH_TOKEN_TTL_SECONDS, BERTH_STORAGE, BERTH_S3_ENDPOINT,
 // BERTH_S3_REGION, BERTH_S3_BUCKET, BERTH_S3_ACCESS_KEY, BERTH_S3_SECRET_KEY, BERTH_S3_PREFIX,

@@ -28,6 +28,7 @@
 #include "cli/gc_command.h"
 #include "http/server.h"
 #include "lifecycle/collector.h"
+#include "lifecycle/retention.h"
 #include "cli/backends.h"
 #include "packages/downloads.h"
 #include "packages/housekeeping.h"
@@ -80,12 +81,14 @@ class Housekeeping {
   std::thread thread_;
 };
 
-// The background garbage collector (docs/lifecycle.md): a bounded step every interval, on a thread of
-// lower CPU priority, by whichever node holds the lease.
+// The background lifecycle work (docs/lifecycle.md), on a thread of lower CPU priority: a bounded garbage
+// collection step every interval by whichever node holds the lease, and the retention policies once per
+// retention interval across the fleet.
 class BackgroundCollector {
  public:
-  BackgroundCollector(lifecycle::Collector& collector, int interval_seconds, size_t budget)
-      : thread_([this, &collector, interval_seconds, budget] {
+  BackgroundCollector(lifecycle::Collector& collector, lifecycle::RetentionSchedule& retention,
+                      const lifecycle::RetentionSchedule::Listener& on_retention, int interval_seconds, size_t budget)
+      : thread_([this, &collector, &retention, on_retention, interval_seconds, budget] {
           ::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), 10);  // this thread only
           std::unique_lock lock(mu_);
           while (!cv_.wait_for(lock, std::chrono::seconds(interval_seconds), [this] { return stop_; })) {
@@ -96,6 +99,12 @@ class BackgroundCollector {
             } else if (step->blobs_deleted + step->links_removed + step->uploads_removed > 0) {
               spdlog::info("garbage collection reclaimed {} objects, {} bytes; removed {} links, {} upload leftovers",
                            step->blobs_deleted, step->bytes_deleted, step->links_removed, step->uploads_removed);
+            }
+            // Retention first deletes (softly); the purge and the collector reclaim later.
+            if (auto ran = retention.run_if_due(on_retention); !ran.ok()) {
+              spdlog::warn("retention: {}", ran.status().message());
+            } else if (*ran > 0) {
+              spdlog::info("retention policies deleted {} versions (restorable)", *ran);
             }
             lock.lock();
           }
@@ -184,6 +193,15 @@ int serve(const cli::Config& config) {
   api_options.packages_api = &packages_api;
   api_options.downloads = &downloads;
   api_options.extra_metrics = [&collector] { return collector.metrics().render(); };
+  lifecycle::RetentionSchedule retention(*backends->packages, *backends->collector, gc_options.holder,
+                                         config.retention_interval_seconds);
+  const lifecycle::RetentionSchedule::Listener on_retention = [&identity = *backends->identity](const auto& done) {
+    for (const auto& d : done.deletions) {
+      meta::AuditEvent event{0, static_cast<int64_t>(std::time(nullptr)), "retention", "retention.delete",
+                             done.package + "@" + std::to_string(d.version_id), "allowed", "local", d.reason};
+      (void)identity.record_audit(event);
+    }
+  };
   api::DistributionApi api(registry, api_options);
 
   http::ServerOptions options;
@@ -207,7 +225,9 @@ int serve(const cli::Config& config) {
   {
     Housekeeping housekeeping(registry, package_housekeeping, std::max(1, config.upload_sweep_interval_seconds));
     std::optional<BackgroundCollector> background_gc;
-    if (config.gc_enabled) background_gc.emplace(collector, config.gc_interval_seconds, config.gc_step_budget);
+    if (config.gc_enabled) {
+      background_gc.emplace(collector, retention, on_retention, config.gc_interval_seconds, config.gc_step_budget);
+    }
     server.run();
   }
   package_housekeeping.flush_downloads();  // the counts of the last seconds

@@ -318,6 +318,20 @@ CREATE INDEX tag_rule_by_owner ON tag_rule (owner, repository_id);
 ALTER TABLE repository ADD COLUMN semver_policy BIGINT NOT NULL DEFAULT 0;
 )sql";
 
+// Version 8: retention policies (docs/lifecycle.md, "Retention"), per owner (repository_id NULL) or per
+// package (which then replaces its owner's). The policy is JSON: its rules are read and validated by
+// lifecycle/retention, and a new kind of rule needs no migration.
+constexpr std::string_view kV8 = R"sql(
+CREATE TABLE retention_policy (
+  owner TEXT {{BYTE_ORDER}} NOT NULL,
+  repository_id BIGINT NOT NULL DEFAULT 0,
+  policy TEXT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  updated_by TEXT NOT NULL,
+  PRIMARY KEY (owner, repository_id)
+);
+)sql";
+
 constexpr std::array kMigrations = {
     Migration{1, kV1},
     Migration{2, kV2},
@@ -326,6 +340,7 @@ constexpr std::array kMigrations = {
     Migration{5, kV5},
     Migration{6, kV6},
     Migration{7, kV7},
+    Migration{8, kV8},
 };
 
 struct Token {

@@ -117,6 +117,15 @@ struct TagRule {
 // package's highest; and, in addition, a release that is the newest of its line moves "1.2" and "1".
 enum class SemverPolicy : int64_t { off = 0, on = 1, move_floating = 2 };
 
+// A retention policy as stored (its JSON is read by lifecycle/retention), of an owner or of one package.
+struct RetentionRecord {
+  std::string owner;
+  std::optional<std::string> package;  // unset: the owner's policy
+  std::string policy_json;
+  int64_t updated_at = 0;
+  std::string updated_by;
+};
+
 class PackageStore {
  public:
   virtual ~PackageStore() = default;
@@ -160,6 +169,20 @@ class PackageStore {
   // not_found when there is no live package of this name.
   virtual Status set_semver_policy(const std::string& package, SemverPolicy policy) = 0;
   virtual Result<SemverPolicy> semver_policy(const std::string& package) = 0;
+
+  // ---- Retention policies (applied by lifecycle/retention) ----
+  // A package's policy replaces its owner's. Setting a package's creates the package if needed;
+  // otherwise a named package must be live (not_found).
+  virtual Status set_retention(const std::string& owner, const std::optional<std::string>& package,
+                               const std::string& policy_json, const std::string& updated_by, int64_t now) = 0;
+  virtual Result<bool> clear_retention(const std::string& owner, const std::optional<std::string>& package) = 0;
+  // Exactly the policy of that level (the owner's, or the package's own).
+  virtual Result<std::optional<RetentionRecord>> retention_of(const std::string& owner,
+                                                              const std::optional<std::string>& package) = 0;
+  // The policy that applies to a live package: its own, else its owner's.
+  virtual Result<std::optional<RetentionRecord>> effective_retention(const std::string& package) = 0;
+  // Live packages some policy applies to, by name after `after`, at most `limit`.
+  virtual Result<std::vector<std::string>> packages_under_retention(const std::string& after, size_t limit) = 0;
 
   // ---- Purge ----
   // Removes what was soft-deleted before `cutoff`: versions, their manifests (once no remaining manifest

@@ -5,6 +5,7 @@
 #include "meta/pg_identity_store.h"
 #include "meta/sql_collector_store_impl.h"
 #include "meta/sql_metadata_store_impl.h"
+#include "meta/sql_package_policies_impl.h"
 #include "meta/sql_package_store_impl.h"
 
 // What is PostgreSQL's own: the URL, the pool, and how migrations run across a fleet. The MetadataStore

@@ -35,6 +35,13 @@ class SqlPackageStore final : public PackageStore {
   Result<std::vector<TagRule>> list_tag_rules(const std::string& owner) override;
   Status set_semver_policy(const std::string& package, SemverPolicy policy) override;
   Result<SemverPolicy> semver_policy(const std::string& package) override;
+  Status set_retention(const std::string& owner, const std::optional<std::string>& package,
+                       const std::string& policy_json, const std::string& updated_by, int64_t now) override;
+  Result<bool> clear_retention(const std::string& owner, const std::optional<std::string>& package) override;
+  Result<std::optional<RetentionRecord>> retention_of(const std::string& owner,
+                                                      const std::optional<std::string>& package) override;
+  Result<std::optional<RetentionRecord>> effective_retention(const std::string& package) override;
+  Result<std::vector<std::string>> packages_under_retention(const std::string& after, size_t limit) override;
 
   // Builds the versions of repositories whose manifests predate the package model (migration 4); run
   // once when the store opens. Returns how many repositories it built.

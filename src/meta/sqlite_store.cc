@@ -4,6 +4,7 @@
 #include "meta/queries.h"
 #include "meta/sql_collector_store_impl.h"
 #include "meta/sql_metadata_store_impl.h"
+#include "meta/sql_package_policies_impl.h"
 #include "meta/sql_package_store_impl.h"
 #include "meta/sqlite_db.h"
 #include "meta/sqlite_identity_store.h"
