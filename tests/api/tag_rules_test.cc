@@ -144,6 +144,29 @@ TEST_F(TagRulesTest, TheNewestReleaseOfALineMovesItsFloatingTags) {
   EXPECT_NE(tags.body.find("\"v1.2\""), std::string::npos) << tags.body;
 }
 
+// The package's rules through Berth's JSON API: added, listed (with the owner's), enforced, removed.
+TEST_F(TagRulesTest, PackageRulesAreManagedThroughTheJsonApi) {
+  const std::string owner = "apirule" + sha256(random_bytes(4)).substr(7, 8);
+  const std::string repo = owner + "/app";
+  ASSERT_EQ(push_under(repo, "stable").status, 201);
+  admin({"tag-rule", "add", "--owner", owner, "release-*"});
+  const std::string base = "/api/v3/users/" + owner + "/packages/container/app/_berth/tag-rules";
+  auto bad = client().request("POST", base, {{"Content-Type", "application/json"}}, R"({"pattern":"no spaces"})");
+  EXPECT_EQ(bad.status, 422) << bad.describe();
+  auto added = client().request("POST", base, {{"Content-Type", "application/json"}}, R"({"pattern":"stable"})");
+  ASSERT_EQ(added.status, 201) << added.describe();
+  const int64_t id = nlohmann::json::parse(added.body)["id"];
+  auto listed = nlohmann::json::parse(client().get(base).body);
+  ASSERT_EQ(listed.size(), 2u) << listed.dump();
+  EXPECT_EQ(listed[0]["scope"], "owner");
+  EXPECT_EQ(listed[1]["pattern"], "stable");
+  EXPECT_TRUE(IsOciError(push_under(repo, "stable"), 403, "DENIED"));
+  EXPECT_EQ(client().del(base + "/" + std::to_string(listed[0]["id"].get<int64_t>())).status, 404)
+      << "an owner's rule is not removed through one package";
+  EXPECT_EQ(client().del(base + "/" + std::to_string(id)).status, 204);
+  EXPECT_EQ(push_under(repo, "stable").status, 201);
+}
+
 // A real client sees the refusal and its reason.
 TEST_F(TagRulesTest, SkopeoCannotMoveAnImmutableTagAndSaysWhy) {
   if (std::system("command -v skopeo >/dev/null 2>&1") != 0) GTEST_SKIP() << "skopeo is not installed";
