@@ -190,6 +190,11 @@ http::Response account(Call& call, const Target& target) {
   // GitHub's organization object names itself under /orgs/ (owners embedded elsewhere stay /users/).
   if (target.kind == Target::Kind::org) body["url"] = call.links.api_base + "/orgs/" + name;
   body["created_at"] = utc_timestamp((*account)->created_at);
+  // Berth's: the owner's storage limit (docs/lifecycle.md, "Quotas"); packages_size is what counts.
+  if (auto quotas = call.options.packages->quotas(name); quotas.ok() && !quotas->empty()) {
+    const auto& limit = quotas->front().limit_bytes;
+    body["packages_quota"] = limit ? nlohmann::json(*limit) : nlohmann::json(nullptr);
+  }
   return github::json(200, body.dump());
 }
 

@@ -1,5 +1,6 @@
 #include "cli/admin_rules.h"
 
+#include <cctype>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -144,6 +145,73 @@ void add_retention_commands(CLI::App& admin, std::function<int()>& run) {
   }
 }
 
+// "10GiB", "500MB", "1024" (bytes); nullopt when unreadable.
+std::optional<uint64_t> parse_size(const std::string& text) {
+  size_t digits = 0;
+  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
+  if (digits == 0 || digits > 15) return std::nullopt;
+  const uint64_t n = std::stoull(text.substr(0, digits));
+  const std::string unit = text.substr(digits);
+  static const std::pair<const char*, uint64_t> kUnits[] = {
+      {"", 1},           {"B", 1},          {"KB", 1000},       {"MB", 1000000},     {"GB", 1000000000},
+      {"TB", 1000000000000}, {"KiB", 1ull << 10}, {"MiB", 1ull << 20}, {"GiB", 1ull << 30}, {"TiB", 1ull << 40}};
+  for (const auto& [name, factor] : kUnits) {
+    if (unit == name) return n * factor;
+  }
+  return std::nullopt;
+}
+
+void add_quota_commands(CLI::App& admin, std::function<int()>& run) {
+  auto on_run = [&run](CLI::App* cmd, std::function<int()> action) {
+    cmd->callback([&run, action = std::move(action)] { run = action; });
+  };
+  auto* quota = admin.add_subcommand("quota", "Storage quotas of owners and packages (each blob counted once)")
+                    ->require_subcommand(1);
+  {
+    auto owner = std::make_shared<std::string>();
+    auto package = std::make_shared<std::string>();
+    auto size = std::make_shared<std::string>();
+    auto* set = quota->add_subcommand("set", "Set a limit (e.g. 10GiB, 500MB, bytes; 'none' removes it)");
+    set->add_option("--owner", *owner, "every package of this user or org together");
+    set->add_option("--package", *package, "one package (OWNER/NAME)");
+    set->add_option("SIZE", *size)->required();
+    on_run(set, [=, cmd = set] {
+      if (owner->empty() == package->empty()) return admin_fail("give exactly one of --owner and --package");
+      std::optional<uint64_t> limit;
+      if (*size != "none") {
+        limit = parse_size(*size);
+        if (!limit) return admin_fail("not a size: " + *size + " (e.g. 10GiB, 500MB, 1048576)");
+      }
+      const std::string who = owner->empty() ? owner_of(*package) : *owner;
+      std::optional<std::string> pkg;
+      if (!package->empty()) pkg = *package;
+      return with_admin_metadata(cmd, [&](Backends& b) {
+        if (Status s = b.packages->set_quota(who, pkg, limit); !s.ok()) return admin_fail(s.message());
+        record_admin_change(*b.identity, "quota.set", pkg ? *pkg : who,
+                            limit ? "limit=" + std::to_string(*limit) : std::string("limit=none"));
+        return 0;
+      });
+    });
+  }
+  {
+    auto owner = std::make_shared<std::string>();
+    auto* show = quota->add_subcommand("show", "Usage and limits of an owner and its packages");
+    show->add_option("--owner", *owner, "user or org")->required();
+    on_run(show, [=, cmd = show] {
+      return with_admin_metadata(cmd, [&](Backends& b) {
+        auto rows = b.packages->quotas(*owner);
+        if (!rows.ok()) return admin_fail(rows.status().message());
+        std::cout << "SCOPE\tUSAGE_BYTES\tLIMIT_BYTES\n";
+        for (const auto& q : *rows) {
+          std::cout << (q.package ? *q.package : "owner " + q.owner) << "\t" << q.usage_bytes << "\t"
+                    << (q.limit_bytes ? std::to_string(*q.limit_bytes) : std::string("none")) << "\n";
+        }
+        return 0;
+      });
+    });
+  }
+}
+
 void add_rule_commands(CLI::App& admin, CLI::App& package, std::function<int()>& run) {
   auto on_run = [&run](CLI::App* cmd, std::function<int()> action) {
     cmd->callback([&run, action = std::move(action)] { run = action; });
@@ -227,6 +295,7 @@ void add_rule_commands(CLI::App& admin, CLI::App& package, std::function<int()>&
     });
   }
   add_retention_commands(admin, run);
+  add_quota_commands(admin, run);
 }
 
 }  // namespace berth::cli

@@ -332,6 +332,18 @@ CREATE TABLE retention_policy (
 );
 )sql";
 
+// Version 9: storage quotas (docs/lifecycle.md, "Quotas"): a limit in bytes for an owner (repository_id
+// 0) or one package, checked against owner_usage.size and repository.size — each blob counted once —
+// inside the manifest push that would exceed it.
+constexpr std::string_view kV9 = R"sql(
+CREATE TABLE quota (
+  owner TEXT {{BYTE_ORDER}} NOT NULL,
+  repository_id BIGINT NOT NULL DEFAULT 0,
+  limit_bytes BIGINT NOT NULL,
+  PRIMARY KEY (owner, repository_id)
+);
+)sql";
+
 constexpr std::array kMigrations = {
     Migration{1, kV1},
     Migration{2, kV2},
@@ -341,6 +353,7 @@ constexpr std::array kMigrations = {
     Migration{6, kV6},
     Migration{7, kV7},
     Migration{8, kV8},
+    Migration{9, kV9},
 };
 
 struct Token {

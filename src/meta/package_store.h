@@ -126,6 +126,14 @@ struct RetentionRecord {
   std::string updated_by;
 };
 
+// An owner's or a package's storage limit and what it uses now (each blob counted once).
+struct QuotaRecord {
+  std::string owner;
+  std::optional<std::string> package;  // unset: the owner's limit
+  std::optional<uint64_t> limit_bytes;  // unset: no limit
+  uint64_t usage_bytes = 0;
+};
+
 class PackageStore {
  public:
   virtual ~PackageStore() = default;
@@ -183,6 +191,13 @@ class PackageStore {
   virtual Result<std::optional<RetentionRecord>> effective_retention(const std::string& package) = 0;
   // Live packages some policy applies to, by name after `after`, at most `limit`.
   virtual Result<std::vector<std::string>> packages_under_retention(const std::string& after, size_t limit) = 0;
+
+  // ---- Storage quotas (enforced by MetadataStore::put_manifest) ----
+  // `limit` unset removes the limit. A named package must be live (not_found).
+  virtual Status set_quota(const std::string& owner, const std::optional<std::string>& package,
+                           std::optional<uint64_t> limit_bytes) = 0;
+  // The owner's usage and limit, then each package of the owner that has a limit.
+  virtual Result<std::vector<QuotaRecord>> quotas(const std::string& owner) = 0;
 
   // ---- Purge ----
   // Removes what was soft-deleted before `cutoff`: versions, their manifests (once no remaining manifest

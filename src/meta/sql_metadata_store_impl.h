@@ -19,6 +19,7 @@
 #include "meta/queries.h"
 #include "meta/sql_common.h"
 #include "meta/sql_metadata_store.h"
+#include "meta/quota_impl.h"
 #include "meta/sql_rows.h"
 #include "meta/tag_rules_impl.h"
 #include "meta/versions_impl.h"
@@ -454,6 +455,7 @@ Status SqlMetadataStore<Pool>::put_manifest(const ManifestRecord& manifest, cons
       if (version) BERTH_RETURN_IF_ERROR(sql::run(c, sql::kTouchVersion, now, *version));
       return sql::run(c, sql::kTouchRepository, now, repo_id);
     }
+    META_TRY(limits, quota::before_push(c, repo));
     if (manifest.subject) {
       BERTH_RETURN_IF_ERROR(versions::refresh_versions_holding(c, repo, digest, now));
     } else {
@@ -465,6 +467,7 @@ Status SqlMetadataStore<Pool>::put_manifest(const ManifestRecord& manifest, cons
       META_TRY(id, versions::start_version(c, repo, digest, facts, now));
       (void)id;
     }
+    BERTH_RETURN_IF_ERROR(quota::after_push(c, repo, manifest.repository, limits));
     return sql::run(c, sql::kTouchRepository, now, repo_id);
   });
 }

@@ -214,4 +214,52 @@ Result<std::vector<std::string>> SqlPackageStore<Pool>::packages_under_retention
   return names;
 }
 
+// ---- Quotas ----
+
+namespace package_detail {
+inline constexpr std::string_view kSetQuota =
+    "INSERT INTO quota (owner, repository_id, limit_bytes) VALUES (?, ?, ?) "
+    "ON CONFLICT (owner, repository_id) DO UPDATE SET limit_bytes = excluded.limit_bytes";
+inline constexpr std::string_view kClearQuota = "DELETE FROM quota WHERE owner = ? AND repository_id = ?";
+inline constexpr std::string_view kOwnerQuota = "SELECT limit_bytes FROM quota WHERE owner = ? AND repository_id = 0";
+inline constexpr std::string_view kPackageQuotas =
+    "SELECT r.name, q.limit_bytes, r.size FROM quota q JOIN repository r ON r.id = q.repository_id "
+    "WHERE q.owner = ? AND q.repository_id <> 0 AND r.deleted_at IS NULL ORDER BY r.name";
+}  // namespace package_detail
+
+template <class Pool>
+Status SqlPackageStore<Pool>::set_quota(const std::string& owner, const std::optional<std::string>& package,
+                                        std::optional<uint64_t> limit_bytes) {
+  return write([&](auto& c) -> Status {
+    META_TRY(key, package_detail::retention_key(c, package));
+    if (!limit_bytes) return sql::run(c, package_detail::kClearQuota, owner, key);
+    return sql::run(c, package_detail::kSetQuota, owner, key, sql::to_sql(*limit_bytes));
+  });
+}
+
+template <class Pool>
+Result<std::vector<QuotaRecord>> SqlPackageStore<Pool>::quotas(const std::string& owner) {
+  std::vector<QuotaRecord> out;
+  BERTH_RETURN_IF_ERROR(read([&](auto& c) -> Status {
+    out.clear();
+    META_TRY(usage, sql::int_of(c, sql::kOwnerSize, owner));
+    META_TRY(limit, sql::int_of(c, package_detail::kOwnerQuota, owner));
+    QuotaRecord o{.owner = owner, .package = std::nullopt, .limit_bytes = std::nullopt,
+                  .usage_bytes = sql::to_u64(usage.value_or(0))};
+    if (limit) o.limit_bytes = sql::to_u64(*limit);
+    out.push_back(std::move(o));
+    META_TRY(st, c.prepare(package_detail::kPackageQuotas));
+    st.bind(1, owner);
+    while (true) {
+      META_TRY(row, st.step());
+      if (!row) return Status::Ok();
+      out.push_back(QuotaRecord{.owner = owner,
+                                .package = st.column_text(0),
+                                .limit_bytes = sql::to_u64(st.column_int64(1)),
+                                .usage_bytes = sql::to_u64(st.column_int64(2))});
+    }
+  }));
+  return out;
+}
+
 }  // namespace berth::meta

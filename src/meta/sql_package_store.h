@@ -42,6 +42,9 @@ class SqlPackageStore final : public PackageStore {
                                                       const std::optional<std::string>& package) override;
   Result<std::optional<RetentionRecord>> effective_retention(const std::string& package) override;
   Result<std::vector<std::string>> packages_under_retention(const std::string& after, size_t limit) override;
+  Status set_quota(const std::string& owner, const std::optional<std::string>& package,
+                   std::optional<uint64_t> limit_bytes) override;
+  Result<std::vector<QuotaRecord>> quotas(const std::string& owner) override;
 
   // Builds the versions of repositories whose manifests predate the package model (migration 4); run
   // once when the store opens. Returns how many repositories it built.
