@@ -5,6 +5,7 @@
 
 #include <cerrno>
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 #include <iostream>
@@ -22,6 +23,7 @@ struct GcOptions {
   std::string data;
   bool dry_run = false;
   int64_t grace_seconds = -1;  // -1: the configuration's
+  size_t page = 500;
 };
 
 std::string human_bytes(uint64_t bytes) {
@@ -68,6 +70,7 @@ int run_gc(const GcOptions& o) {
   options.stale_upload_seconds = config->upload_expire_after_seconds;
   options.holder = collector_node_name();
   options.holder_gone = collector_node_gone;
+  options.page = std::max<size_t>(1, o.page);
   lifecycle::Collector collector(*backends->blobs, *backends->metadata, *backends->collector, options);
   auto stats = o.dry_run ? collector.dry_run() : collector.run();
   if (!stats.ok()) return fail(stats.status().message());
@@ -129,6 +132,7 @@ void add_gc_command(CLI::App& app, std::function<int()>& run) {
   gc->add_flag("--dry-run", o->dry_run, "print what a pass would reclaim, change nothing");
   gc->add_option("--grace", o->grace_seconds,
                  "seconds a blob must have been unreferenced and unread (default: gc.grace_period_seconds)");
+  gc->add_option("--page", o->page, "rows or objects read at a time (default 500)");
   gc->callback([&run, o] { run = [o] { return run_gc(*o); }; });
 }
 

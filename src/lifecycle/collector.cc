@@ -318,12 +318,14 @@ Status Collector::walk_objects(Walk& walk, size_t& budget, bool collect, Collect
     for (;;) {
       auto page = store_.scan_blobs(after, options_.page);
       if (!page.ok()) return page.status();
+      if (page->empty()) break;
+      const std::string page_end = page->back().digest.str();
       for (auto& row : *page) {
         if (row.digest.str() > last) break;
         rows.push_back(std::move(row));
       }
-      if (page->size() < options_.page || page->back().digest.str() > last) break;
-      after = page->back().digest.str();
+      if (page->size() < options_.page || page_end > last) break;
+      after = page_end;
     }
   }
   const int64_t before = now() - options_.grace_seconds;

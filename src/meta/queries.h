@@ -58,6 +58,10 @@ inline constexpr std::string_view kLinkedBlob =
     "WHERE r.name = ? AND rb.digest = ? AND b.state = 0";
 // Inside put_manifest, after the blob's row is held: the repository may still serve it.
 inline constexpr std::string_view kLinkExists = "SELECT 1 FROM repository_blob WHERE repository_id = ? AND digest = ?";
+// SQLite, whose writer holds everything anyway: both in one read (the blob live and linked here).
+inline constexpr std::string_view kLiveLink =
+    "SELECT 1 FROM repository_blob rb JOIN blob b ON b.digest = rb.digest "
+    "WHERE rb.repository_id = ? AND rb.digest = ? AND b.state = 0";
 inline constexpr std::string_view kUnlinkBlob =
     "DELETE FROM repository_blob WHERE repository_id = (SELECT id FROM repository WHERE name = ?) AND digest = ?";
 

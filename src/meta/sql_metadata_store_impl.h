@@ -97,6 +97,11 @@ Status bump_tag_version(Connection& c, int64_t repository_id) {
 // A blob a manifest is about to name: live and linked to the repository, held until the transaction ends.
 template <class Connection>
 Status hold_linked_blob(Connection& c, int64_t repo_id, const std::string& digest) {
+  if constexpr (Connection::kDialect == Dialect::sqlite) {
+    META_TRY(row, sql::int_of(c, sql::kLiveLink, repo_id, digest));
+    if (!row) return Status(Errc::manifest_blob_unknown, "blob unknown to repository: " + digest);
+    return Status::Ok();
+  }
   META_TRY(live, hold_live_blob(c, digest));
   bool linked = false;
   if (live) {

@@ -121,12 +121,14 @@ TEST_F(GcTest, ADryRunNamesExactlyWhatTheRunThenReclaims) {
   const Image image = push_image(repo, "v1");
   std::this_thread::sleep_for(1100ms);  // grace 0 still needs the blob's last second to be over
 
-  GcReport dry = gc({"--dry-run", "--grace", "0"});
+  // Pages of 3 rows: every walk crosses pages (the blob rows, the links, the objects and their merge).
+  for (int i = 0; i < 7; ++i) push_image(repo, "p" + std::to_string(i));
+  GcReport dry = gc({"--dry-run", "--grace", "0", "--page", "3"});
   EXPECT_EQ(dry.objects, 1) << dry.text;
   EXPECT_EQ(dry.bytes, 1000) << dry.text;
   EXPECT_TRUE(blob_served(repo, loose_digest)) << "a dry run deleted something";
 
-  GcReport run = gc({"--grace", "0"});
+  GcReport run = gc({"--grace", "0", "--page", "3"});
   EXPECT_EQ(run.objects, dry.objects) << run.text;
   EXPECT_EQ(run.bytes, dry.bytes) << run.text;
   EXPECT_FALSE(blob_served(repo, loose_digest));
