@@ -5,6 +5,7 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <ctime>
 #include <iostream>
 
@@ -53,6 +54,19 @@ int with_admin_metadata(const CLI::App* cmd, const std::function<int(Backends&)>
   auto backends = open_metadata(*config);
   if (!backends.ok()) return admin_fail(backends.status().message());
   return body(*backends);
+}
+
+std::string human_bytes(uint64_t bytes) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(bytes);
+  int u = 0;
+  while (v >= 1024 && u < 4) {
+    v /= 1024;
+    ++u;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
+  return buf;
 }
 
 }  // namespace berth::cli

@@ -23,6 +23,9 @@ std::string admin_actor();
 void record_admin_change(meta::IdentityStore& identity, std::string action, std::string target,
                          std::string detail = "");
 
+// "97.7 MiB": bytes for people.
+std::string human_bytes(uint64_t bytes);
+
 // What was given for `name` (e.g. "--data") on `cmd` or the nearest command above it that defines the
 // option; empty when it was not given. Looked up when the command runs, so a command file needs nothing
 // from admin.cc but the `admin` command itself.

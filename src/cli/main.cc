@@ -10,6 +10,8 @@
 #include <ctime>
 #include <condition_variable>
 #include <filesystem>
+#include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -38,34 +40,20 @@ namespace {
 
 using namespace berth;
 
-// Background housekeeping on one thread, until stopped: expired uploads are removed and deleted package
-// versions past their restore window purged every sweep interval; every couple of seconds download counts
-// are written and freed heap memory is handed back to the kernel. glibc keeps what a thread
-// frees in that thread's arena; without the trim, memory a burst of requests used once (upload buffers,
-// SQLite pages) stays resident for the life of the process.
-class Housekeeping {
+// Runs `tick` on its own thread every `interval` until destroyed (then waits for the tick in progress).
+class Periodic {
  public:
-  Housekeeping(registry::Registry& registry, packages::Housekeeping& packages, int sweep_interval_seconds)
-      : thread_([this, &registry, &packages, sweep_interval_seconds] {
-          constexpr auto kTrimInterval = std::chrono::seconds(2);
-          const auto sweep_interval = std::chrono::seconds(sweep_interval_seconds);
-          auto next_sweep = std::chrono::steady_clock::now() + sweep_interval;
+  Periodic(std::chrono::steady_clock::duration interval, std::function<void()> tick, int nice = 0)
+      : thread_([this, interval, tick = std::move(tick), nice] {
+          if (nice != 0) ::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), nice);  // this thread
           std::unique_lock lock(mu_);
-          while (!cv_.wait_for(lock, std::min<std::chrono::steady_clock::duration>(kTrimInterval, sweep_interval),
-                               [this] { return stop_; })) {
+          while (!cv_.wait_for(lock, interval, [this] { return stop_; })) {
             lock.unlock();
-            packages.flush_downloads();
-            ::malloc_trim(0);
-            if (std::chrono::steady_clock::now() >= next_sweep) {
-              size_t n = registry.expire_uploads();
-              if (n > 0) spdlog::info("expired {} idle uploads", n);
-              packages.purge_expired(static_cast<int64_t>(std::time(nullptr)));
-              next_sweep = std::chrono::steady_clock::now() + sweep_interval;
-            }
+            tick();
             lock.lock();
           }
         }) {}
-  ~Housekeeping() {
+  ~Periodic() {
     {
       std::lock_guard lock(mu_);
       stop_ = true;
@@ -81,49 +69,48 @@ class Housekeeping {
   std::thread thread_;
 };
 
-// The background lifecycle work (docs/lifecycle.md), on a thread of lower CPU priority: a bounded garbage
-// collection step every interval by whichever node holds the lease, and the retention policies once per
+// Background housekeeping: expired uploads are removed and deleted package versions past their restore
+// window purged every sweep interval; every couple of seconds download counts are written and freed heap
+// memory is handed back to the kernel. glibc keeps what a thread frees in that thread's arena; without
+// the trim, memory a burst of requests used once (upload buffers, SQLite pages) stays resident for the
+// life of the process.
+std::function<void()> housekeeping_tick(registry::Registry& registry, packages::Housekeeping& packages,
+                                        int sweep_interval_seconds) {
+  const auto sweep_interval = std::chrono::seconds(sweep_interval_seconds);
+  auto next_sweep = std::make_shared<std::chrono::steady_clock::time_point>(std::chrono::steady_clock::now() +
+                                                                            sweep_interval);
+  return [&registry, &packages, sweep_interval, next_sweep] {
+    packages.flush_downloads();
+    ::malloc_trim(0);
+    if (std::chrono::steady_clock::now() < *next_sweep) return;
+    size_t n = registry.expire_uploads();
+    if (n > 0) spdlog::info("expired {} idle uploads", n);
+    packages.purge_expired(static_cast<int64_t>(std::time(nullptr)));
+    *next_sweep = std::chrono::steady_clock::now() + sweep_interval;
+  };
+}
+
+// The background lifecycle work (docs/lifecycle.md), run on a thread of lower CPU priority: a bounded
+// garbage collection step by whichever node holds the lease, and the retention policies once per
 // retention interval across the fleet.
-class BackgroundCollector {
- public:
-  BackgroundCollector(lifecycle::Collector& collector, lifecycle::RetentionSchedule& retention,
-                      const lifecycle::RetentionSchedule::Listener& on_retention, int interval_seconds, size_t budget)
-      : thread_([this, &collector, &retention, on_retention, interval_seconds, budget] {
-          ::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), 10);  // this thread only
-          std::unique_lock lock(mu_);
-          while (!cv_.wait_for(lock, std::chrono::seconds(interval_seconds), [this] { return stop_; })) {
-            lock.unlock();
-            auto step = collector.step(budget);
-            if (!step.ok()) {
-              spdlog::warn("garbage collection: {}", step.status().message());
-            } else if (step->blobs_deleted + step->links_removed + step->uploads_removed > 0) {
-              spdlog::info("garbage collection reclaimed {} objects, {} bytes; removed {} links, {} upload leftovers",
-                           step->blobs_deleted, step->bytes_deleted, step->links_removed, step->uploads_removed);
-            }
-            // Retention first deletes (softly); the purge and the collector reclaim later.
-            if (auto ran = retention.run_if_due(on_retention); !ran.ok()) {
-              spdlog::warn("retention: {}", ran.status().message());
-            } else if (*ran > 0) {
-              spdlog::info("retention policies deleted {} versions (restorable)", *ran);
-            }
-            lock.lock();
-          }
-        }) {}
-  ~BackgroundCollector() {
-    {
-      std::lock_guard lock(mu_);
-      stop_ = true;
+std::function<void()> lifecycle_tick(lifecycle::Collector& collector, lifecycle::RetentionSchedule& retention,
+                                     lifecycle::RetentionSchedule::Listener on_retention, size_t budget) {
+  return [&collector, &retention, on_retention = std::move(on_retention), budget] {
+    auto step = collector.step(budget);
+    if (!step.ok()) {
+      spdlog::warn("garbage collection: {}", step.status().message());
+    } else if (step->blobs_deleted + step->links_removed + step->uploads_removed > 0) {
+      spdlog::info("garbage collection reclaimed {} objects, {} bytes; removed {} links, {} upload leftovers",
+                   step->blobs_deleted, step->bytes_deleted, step->links_removed, step->uploads_removed);
     }
-    cv_.notify_all();
-    thread_.join();
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
-  std::thread thread_;
-};
+    // Retention deletes softly; the purge and the collector reclaim later.
+    if (auto ran = retention.run_if_due(on_retention); !ran.ok()) {
+      spdlog::warn("retention: {}", ran.status().message());
+    } else if (*ran > 0) {
+      spdlog::info("retention policies deleted {} versions (restorable)", *ran);
+    }
+  };
+}
 
 int serve(const cli::Config& config) {
   auto level = spdlog::level::from_str(config.log_level);
@@ -223,10 +210,13 @@ int serve(const cli::Config& config) {
   spdlog::info("berth listening on {}://{}:{} storage={} metadata={} data={}", config.tls_cert.empty() ? "http" : "https",
                host, server.port(), config.storage, config.metadata, data.string());
   {
-    Housekeeping housekeeping(registry, package_housekeeping, std::max(1, config.upload_sweep_interval_seconds));
-    std::optional<BackgroundCollector> background_gc;
+    const int sweep_seconds = std::max(1, config.upload_sweep_interval_seconds);
+    Periodic housekeeping(std::min<std::chrono::seconds>(std::chrono::seconds(2), std::chrono::seconds(sweep_seconds)),
+                          housekeeping_tick(registry, package_housekeeping, sweep_seconds));
+    std::optional<Periodic> background_lifecycle;
     if (config.gc_enabled) {
-      background_gc.emplace(collector, retention, on_retention, config.gc_interval_seconds, config.gc_step_budget);
+      background_lifecycle.emplace(std::chrono::seconds(config.gc_interval_seconds),
+                                   lifecycle_tick(collector, retention, on_retention, config.gc_step_budget), 10);
     }
     server.run();
   }
