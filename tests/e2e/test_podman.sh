@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # podman: pull from an OCI layout, push to the registry, remove it locally, pull it back (by tag and
-# by digest), and run a container from the pulled image.
+# by digest), and run a container from the pulled image; an immutable tag and a storage quota refuse
+# podman's push with their reasons.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 e2e_init podman skopeo umoci runc
 e2e_containers_env
@@ -54,5 +55,24 @@ step "pulling a tag that does not exist fails"
 run_fails podman pull --tls-verify=false "$REG/acme/tools/busybox:nope"
 grep -qiE 'manifest unknown|not found' "$RUN_OUT" ||
   fail "pull of a missing tag did not report manifest unknown: $(tail -n 3 "$RUN_OUT")"
+
+step "an immutable tag: podman cannot move it, and says why (docs/lifecycle.md)"
+e2e_admin tag-rule add --owner acme stable >/dev/null
+run podman tag "$REG/acme/tools/busybox@$pushed" "$REG/acme/tools/busybox:stable"
+run podman push --tls-verify=false "$REG/acme/tools/busybox:stable"
+# The same image as a Docker schema 2 manifest: another digest under the same tag.
+run_fails podman push --tls-verify=false --format v2s2 "$REG/acme/tools/busybox:stable"
+grep -q "immutable" "$RUN_OUT" || fail "podman did not report the immutable tag: $(tail -n 3 "$RUN_OUT")"
+run skopeo inspect --tls-verify=false "docker://$REG/acme/tools/busybox:stable"
+assert_eq "$(jq -r .Digest "$RUN_OUT")" "$pushed" "digest of the immutable tag after the refused push"
+
+step "a push over the owner's storage quota fails cleanly"
+e2e_admin quota set --owner quota 1000 >/dev/null
+run podman tag "$REG/acme/tools/busybox@$pushed" "$REG/quota/busybox:1.0"
+run_fails podman push --tls-verify=false "$REG/quota/busybox:1.0"
+grep -q "storage quota exceeded" "$RUN_OUT" || fail "podman did not report the quota: $(tail -n 3 "$RUN_OUT")"
+run_fails skopeo inspect --tls-verify=false "docker://$REG/quota/busybox:1.0"
+e2e_admin quota show --owner quota >"$WORK/quota.txt"
+grep -q $'owner quota\t0\t1000' "$WORK/quota.txt" || fail "quota show: $(cat "$WORK/quota.txt")"
 
 e2e_finish
