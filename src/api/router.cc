@@ -241,6 +241,10 @@ http::Response DistributionApi::challenge(const http::Request& request, const st
   if (!error.empty()) header += ",error=\"" + std::string(error) + "\"";
   http::Response r = error_response(Errc::unauthorized, why.message());
   r.headers.set("WWW-Authenticate", header);
+  // Docker's client decides from this header, on the challenge as well, that it speaks to a v2 registry
+  // (without it `docker manifest inspect` fails with "unsupported registry version"); Distribution sends it
+  // on every /v2/ response.
+  r.headers.set("Docker-Distribution-API-Version", "registry/2.0");
   return r;
 }
 

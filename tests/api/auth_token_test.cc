@@ -83,6 +83,8 @@ TEST_F(AuthProtocol, VersionCheckWithoutCredentialsIsChallenged) {
   EXPECT_TRUE(IsOciError(r, 401, "UNAUTHORIZED"));
   // The base endpoint needs no particular scope: realm and service only.
   EXPECT_EQ(r.header("WWW-Authenticate"), expected_challenge(client(), ""));
+  // Docker's client reads this header on the 401 too ("unsupported registry version" without it).
+  EXPECT_EQ(r.header("Docker-Distribution-API-Version"), "registry/2.0");
 }
 
 TEST_F(AuthProtocol, VersionCheckWithValidBasicCredentialsAnswers200) {
