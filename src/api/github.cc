@@ -15,6 +15,7 @@ http::Response json(int status, std::string body) {
 }
 
 http::Response not_found() { return error(404, "Not Found"); }
+http::Response package_not_found() { return error(404, "Package not found."); }
 
 http::Response error(int status, std::string message, std::string_view documentation_url) {
   nlohmann::json body = {{"message", std::move(message)}, {"documentation_url", std::string(documentation_url)}};

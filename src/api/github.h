@@ -23,6 +23,8 @@ http::Response json(int status, std::string body);
 
 // GitHub's 404 body.
 http::Response not_found();
+// 404 for a package the caller may not see or that does not exist: GitHub's wording.
+http::Response package_not_found();
 
 struct Page {
   uint64_t number = 1;    // from 1

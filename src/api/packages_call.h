@@ -72,6 +72,14 @@ struct Call {
                   accepted);
   }
 
+  // An audit entry for a change the caller made (none when authentication is off: there is no one).
+  void audit(std::string action, std::string target, std::string detail = {}) const {
+    if (options.access) {
+      options.access->audit(identity.actor(), std::move(action), std::move(target), "allowed", request.remote_address,
+                            std::move(detail));
+    }
+  }
+
   std::set<Action> rights(const std::string& repository) const {
     if (auth_off) return {Action::pull, Action::push, Action::del, Action::restore};
     return options.access->permitted(identity, repository);

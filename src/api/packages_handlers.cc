@@ -33,7 +33,6 @@ std::optional<int64_t> version_id_of(std::string_view text) {
 }
 
 using github::not_found;
-http::Response package_not_found() { return github::error(404, "Package not found."); }
 http::Response requires_authentication() { return github::error(401, "Requires authentication"); }
 http::Response invalid(std::string message) { return github::error(422, std::move(message)); }
 http::Response server_error(const Status& s) {
@@ -161,19 +160,12 @@ http::Response list_packages(Call& call, const Target& t, const OwnerOf& owner) 
   return list_response(call, std::move(items), *page, listing.total, params);
 }
 
-void audit(const Call& call, std::string action, std::string target, std::string detail = {}) {
-  if (call.options.access) {
-    call.options.access->audit(call.identity.actor(), std::move(action), std::move(target), "allowed",
-                               call.request.remote_address, std::move(detail));
-  }
-}
-
 // Everything under OWNER/packages/container/NAME.
 http::Response package_request(Call& call, const Target& t, const OwnerOf& owner) {
   const std::string& method = call.request.method;
   const bool get = method == "GET" || method == "HEAD";
   const std::string full = owner.json.login + "/" + t.package;
-  if (t.package_type != "container" || !oci::is_valid_repository_name(full)) return package_not_found();
+  if (t.package_type != "container" || !oci::is_valid_repository_name(full)) return github::package_not_found();
   std::optional<int64_t> version_id;
   if (t.kind == Target::Kind::version || t.kind == Target::Kind::version_restore) {
     version_id = version_id_of(t.version);
@@ -183,11 +175,11 @@ http::Response package_request(Call& call, const Target& t, const OwnerOf& owner
 
   if (get && (t.kind == Target::Kind::package || t.kind == Target::Kind::versions || t.kind == Target::Kind::version)) {
     if (auto refusal = call.require_scopes(false, false, kReadScopes, "read packages")) return std::move(*refusal);
-    if (!call.rights(full).count(Action::pull)) return package_not_found();
+    if (!call.rights(full).count(Action::pull)) return github::package_not_found();
     if (t.kind == Target::Kind::package) {
       auto p = store.get_package(full);
       if (!p.ok()) return server_error(p.status());
-      if (!*p) return package_not_found();
+      if (!*p) return github::package_not_found();
       return call.finish(github::json(200, packages_json::package(**p, owner.json, call.links).dump()), kReadScopes);
     }
     if (t.kind == Target::Kind::version) {
@@ -204,7 +196,7 @@ http::Response package_request(Call& call, const Target& t, const OwnerOf& owner
     auto listed = store.list_versions(full, state == "active" ? meta::VersionState::active : meta::VersionState::deleted,
                                       page->offset(), page->per_page);
     if (!listed.ok()) {
-      return listed.status().code() == Errc::not_found ? package_not_found() : server_error(listed.status());
+      return listed.status().code() == Errc::not_found ? github::package_not_found() : server_error(listed.status());
     }
     nlohmann::json items = nlohmann::json::array();
     for (const auto& v : listed->items) items.push_back(packages_json::version(v, full, owner.json, call.links));
@@ -224,26 +216,26 @@ http::Response package_request(Call& call, const Target& t, const OwnerOf& owner
 
   if (t.kind == Target::Kind::package_restore) {
     // The package is gone from its name: only those who could restore it learn whether it was there.
-    if (!rights.count(Action::restore)) return package_not_found();
+    if (!rights.count(Action::restore)) return github::package_not_found();
     Status s = store.restore_package(full, std::time(nullptr));
-    if (s.code() == Errc::not_found) return package_not_found();
+    if (s.code() == Errc::not_found) return github::package_not_found();
     if (s.code() == Errc::conflict) {
       return call.finish(invalid("A package named " + t.package + " exists again: the deleted one cannot be restored."),
                          accepted);
     }
     if (!s.ok()) return server_error(s);
-    audit(call, "package.restore", full);
+    call.audit("package.restore", full);
     return call.finish(no_content(), accepted);
   }
-  if (!rights.count(Action::pull)) return package_not_found();
+  if (!rights.count(Action::pull)) return github::package_not_found();
   const Action needed = deletion ? Action::del : Action::restore;
   if (!rights.count(needed)) return call.finish(github::error(403, "Must have admin rights to the package."), accepted);
 
   if (t.kind == Target::Kind::package) {
     auto deleted = store.delete_package(full, std::time(nullptr));
     if (!deleted.ok()) return refused_or_error(deleted.status());
-    if (!*deleted) return package_not_found();
-    audit(call, "package.delete", full);
+    if (!*deleted) return github::package_not_found();
+    call.audit("package.delete", full);
     return call.finish(no_content(), accepted);
   }
   const std::string target = full + "@" + std::to_string(*version_id);
@@ -251,7 +243,7 @@ http::Response package_request(Call& call, const Target& t, const OwnerOf& owner
     auto deleted = store.delete_version(full, *version_id, std::time(nullptr));
     if (!deleted.ok()) return refused_or_error(deleted.status());
     if (!*deleted) return not_found();
-    audit(call, "package.version.delete", target);
+    call.audit("package.version.delete", target);
     return call.finish(no_content(), accepted);
   }
   auto restored = store.restore_version(full, *version_id, std::time(nullptr));
@@ -260,7 +252,7 @@ http::Response package_request(Call& call, const Target& t, const OwnerOf& owner
   std::string lost;
   for (const auto& tag : restored->tags_not_restored) lost += (lost.empty() ? "" : ",") + tag;
   if (!lost.empty()) r.headers.set("Berth-Tags-Not-Restored", lost);
-  audit(call, "package.version.restore", target, lost.empty() ? "" : "tags not restored: " + lost);
+  call.audit("package.version.restore", target, lost.empty() ? "" : "tags not restored: " + lost);
   return call.finish(std::move(r), accepted);
 }
 
@@ -280,7 +272,7 @@ http::Response handle_packages(Call& call, const Target& t) {
     case Target::Kind::tag_rules:
     case Target::Kind::tag_rule: {
       const std::string full = owner->json.login + "/" + t.package;
-      if (t.package_type != "container" || !oci::is_valid_repository_name(full)) return package_not_found();
+      if (t.package_type != "container" || !oci::is_valid_repository_name(full)) return github::package_not_found();
       return policy_request(call, t, owner->json.login, full);
     }
     default: return package_request(call, t, *owner);

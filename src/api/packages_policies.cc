@@ -23,10 +23,9 @@ using json = nlohmann::json;
 constexpr std::string_view kReadScopes = "read:packages";
 constexpr std::string_view kChangeScopes = "delete:packages, read:packages";
 
-http::Response not_found_package() { return github::error(404, "Package not found."); }
 http::Response failed(const Status& s) {
   if (s.code() == Errc::invalid_argument) return github::error(422, s.message());
-  if (s.code() == Errc::not_found) return not_found_package();
+  if (s.code() == Errc::not_found) return github::package_not_found();
   return github::error(s.code() == Errc::unavailable ? 503 : 500, "Server Error");
 }
 
@@ -57,13 +56,6 @@ json plan_body(const lifecycle::RetentionPlan& plan, bool dry_run) {
   return body;
 }
 
-void audit(const Call& call, std::string action, std::string target, std::string detail = {}) {
-  if (call.options.access) {
-    call.options.access->audit(call.identity.actor(), std::move(action), std::move(target), "allowed",
-                               call.request.remote_address, std::move(detail));
-  }
-}
-
 http::Response retention(Call& call, const Target& t, const std::string& owner, const std::string& full) {
   auto& store = *call.options.packages;
   const std::string& method = call.request.method;
@@ -79,7 +71,7 @@ http::Response retention(Call& call, const Target& t, const std::string& owner, 
     const std::string canonical = policy->to_json();
     const int64_t now = std::time(nullptr);
     if (Status s = store.set_retention(owner, full, canonical, call.identity.actor(), now); !s.ok()) return failed(s);
-    audit(call, "retention.set", full, canonical);
+    call.audit("retention.set", full, canonical);
     auto record = store.retention_of(owner, full);
     if (!record.ok() || !*record) return failed(record.ok() ? Status(Errc::internal, "policy vanished") : record.status());
     return call.finish(github::json(200, policy_body(**record).dump()), kChangeScopes);
@@ -88,7 +80,7 @@ http::Response retention(Call& call, const Target& t, const std::string& owner, 
     auto cleared = store.clear_retention(owner, full);
     if (!cleared.ok()) return failed(cleared.status());
     if (!*cleared) return call.finish(github::error(404, "The package has no retention policy of its own."), kChangeScopes);
-    audit(call, "retention.clear", full);
+    call.audit("retention.clear", full);
     http::Response r;
     r.status = 204;
     return call.finish(std::move(r), kChangeScopes);
@@ -103,7 +95,7 @@ http::Response retention(Call& call, const Target& t, const std::string& owner, 
     auto done = engine.apply(*plan);
     if (!done.ok()) return failed(done.status());
     for (const auto& d : done->deletions) {
-      audit(call, "retention.delete", full + "@" + std::to_string(d.version_id), d.reason);
+      call.audit("retention.delete", full + "@" + std::to_string(d.version_id), d.reason);
     }
     return call.finish(github::json(200, plan_body(*done, false).dump()), kChangeScopes);
   }
@@ -132,7 +124,7 @@ http::Response tag_rules(Call& call, const Target& t, const std::string& owner, 
     const std::string pattern = body["pattern"].get<std::string>();
     auto id = store.add_tag_rule(owner, full, pattern, call.identity.actor(), std::time(nullptr));
     if (!id.ok()) return call.finish(failed(id.status()), kChangeScopes);
-    audit(call, "tag-rule.add", full, "id=" + std::to_string(*id) + " pattern=" + pattern);
+    call.audit("tag-rule.add", full, "id=" + std::to_string(*id) + " pattern=" + pattern);
     return call.finish(github::json(201, json{{"id", *id}, {"pattern", pattern}, {"scope", "package"}}.dump()),
                        kChangeScopes);
   }
@@ -148,7 +140,7 @@ http::Response tag_rules(Call& call, const Target& t, const std::string& owner, 
     if (!ours) return github::not_found();
     auto removed = store.remove_tag_rule(owner, id);
     if (!removed.ok()) return failed(removed.status());
-    audit(call, "tag-rule.remove", full, "id=" + std::to_string(id));
+    call.audit("tag-rule.remove", full, "id=" + std::to_string(id));
     http::Response r;
     r.status = 204;
     return call.finish(std::move(r), kChangeScopes);
@@ -166,7 +158,7 @@ http::Response policy_request(Call& call, const Target& t, const std::string& ow
     return std::move(*refusal);
   }
   auto rights = call.rights(full);
-  if (!rights.count(Action::pull)) return not_found_package();
+  if (!rights.count(Action::pull)) return github::package_not_found();
   if (!read && !rights.count(Action::del)) {
     return call.finish(github::error(403, "Must have admin rights to the package."), accepted);
   }

@@ -15,6 +15,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "meta/collector_store.h"
 #include "meta/migrations.h"
 #include "meta/queries.h"
 #include "meta/sql_common.h"
@@ -75,17 +76,12 @@ Result<int64_t> ensure_repository_id(Connection& c, const std::string& name) {
   return *id;
 }
 
-// blob.state values (migration 6).
-inline constexpr int64_t kBlobLive = 0;
-inline constexpr int64_t kBlobDeleting = 2;
-inline constexpr int64_t kBlobDamaged = 3;
-
 // Whether the blob is live, holding its row until the transaction ends (kHoldBlob): a collector marking
 // it waits for the transaction, or the transaction sees it marked.
 template <class Connection>
 Result<bool> hold_live_blob(Connection& c, const std::string& digest) {
   META_TRY(state, sql::int_of(c, sql::for_dialect<Connection>(sql::kHoldBlob, sql::kHoldBlobPg), digest));
-  return state == std::optional<int64_t>(kBlobLive);
+  return state == std::optional<int64_t>(static_cast<int64_t>(BlobState::live));
 }
 
 template <class Connection>
@@ -229,19 +225,21 @@ Result<MetadataStore::BlobWrite> SqlMetadataStore<Pool>::begin_blob_write(const 
     BERTH_RETURN_IF_ERROR(sql::run(c, sql::kInsertPendingBlob, d, sql::to_sql(size), now, now));
     if (c.changes() > 0) return Status::Ok();
     META_TRY(state, sql::int_of(c, sql::for_dialect<C>(sql::kHoldBlob, sql::kHoldBlobPg), d));
-    switch (state.value_or(store_detail::kBlobDeleting)) {
-      case store_detail::kBlobLive:
+    // No row any more (a collector forgot it since the insert) is as busy: asking again inserts it.
+    switch (state ? static_cast<BlobState>(*state) : BlobState::deleting) {
+      case BlobState::live:
         outcome = BlobWrite::stored;
         return sql::run(c, sql::kTouchBlob, now, d, now);
-      case store_detail::kBlobDeleting:
-        outcome = BlobWrite::busy;  // or gone since the insert: asking again inserts it
+      case BlobState::deleting:
+        outcome = BlobWrite::busy;
         return Status::Ok();
-      case store_detail::kBlobDamaged:
+      case BlobState::damaged:
         outcome = BlobWrite::rewrite;
         return sql::run(c, sql::kSetBlobPending, sql::to_sql(size), now, d);
-      default:  // pending: another upload of the same bytes
+      case BlobState::pending:  // another upload of the same bytes
         return sql::run(c, sql::kSetBlobPending, sql::to_sql(size), now, d);
     }
+    return Status(Errc::internal, "blob " + d + " has an unknown state");
   }));
   return outcome;
 }
@@ -449,8 +447,7 @@ Status SqlMetadataStore<Pool>::put_manifest(const ManifestRecord& manifest, cons
       META_TRY(rules, tag_rules::load(c, repo));
       BERTH_RETURN_IF_ERROR(tag_rules::check_push(c, repo, rules, *tag, digest));
       BERTH_RETURN_IF_ERROR(sql::run(c, sql::kUpsertTag, repo_id, *tag, digest, now));
-      bool moved = false;
-      BERTH_RETURN_IF_ERROR(tag_rules::move_floating_tags(c, repo, rules, *tag, digest, now, moved));
+      BERTH_RETURN_IF_ERROR(tag_rules::move_floating_tags(c, repo, rules, *tag, digest, now));
       BERTH_RETURN_IF_ERROR(store_detail::bump_tag_version(c, repo_id));
     }
     if (was_live) {
@@ -541,7 +538,8 @@ Result<ManifestDeletion> SqlMetadataStore<Pool>::delete_manifest(const std::stri
     result.outcome = ManifestDeletion::Outcome::deleted;
     META_TRY(version, versions::live_version_of(c, repo.id, d));
     if (version) {
-      META_TRY(held, tag_rules::protected_tag_on(c, repo, d));
+      META_TRY(rules, tag_rules::load(c, repo));
+      META_TRY(held, tag_rules::protected_tag_on(c, repo, rules, d));
       if (held) return Status(Errc::denied, *held + ": the version cannot be deleted");
       return versions::delete_version(c, repo, *version, d, false, now);
     }

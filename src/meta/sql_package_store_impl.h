@@ -186,8 +186,9 @@ Result<bool> SqlPackageStore<Pool>::delete_package(const std::string& name, int6
     const versions::Repo repo{*repo_id, versions::owner_of(name)};
     BERTH_RETURN_IF_ERROR(versions::lock_repository(c, repo.id));
     META_TRY(live, sql::id_texts(c, sql::kLiveVersionIds, repo.id));
+    META_TRY(rules, tag_rules::load(c, repo));
     for (const auto& [id, root] : live) {
-      META_TRY(held, tag_rules::protected_tag_on(c, repo, root));
+      META_TRY(held, tag_rules::protected_tag_on(c, repo, rules, root));
       if (held) return Status(Errc::denied, *held + ": the package cannot be deleted");
     }
     for (const auto& [id, root] : live) {
@@ -281,7 +282,8 @@ Result<bool> SqlPackageStore<Pool>::delete_version(const std::string& package, i
     META_TRY(version, versions::version_by_id(c, *repo_id, id));
     if (!version || !version->live) return Status::Ok();
     const versions::Repo repo{*repo_id, versions::owner_of(package)};
-    META_TRY(held, tag_rules::protected_tag_on(c, repo, version->root));
+    META_TRY(rules, tag_rules::load(c, repo));
+    META_TRY(held, tag_rules::protected_tag_on(c, repo, rules, version->root));
     if (held) return Status(Errc::denied, *held + ": the version cannot be deleted");
     BERTH_RETURN_IF_ERROR(versions::delete_version(c, repo, id, version->root, false, now));
     deleted = true;

@@ -6,9 +6,11 @@
 // Internal to meta/.
 #pragma once
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "meta/sql_common.h"
@@ -36,6 +38,7 @@ struct Rule {
 struct Rules {
   std::vector<Rule> immutable;
   int64_t semver_policy = 0;  // 0 off, 1 on, 2 on and floating tags move
+  bool none() const { return immutable.empty() && semver_policy == 0; }
 };
 
 template <class Connection>
@@ -71,16 +74,14 @@ inline std::optional<std::string> protecting(const Rules& rules, const versions:
   return std::nullopt;
 }
 
-// The highest release among the package's tags (for the semver policy), if any.
-template <class Connection>
-Result<std::optional<std::pair<oci::SemVer, std::string>>> highest_release(Connection& c, int64_t repo_id,
-                                                                           const std::optional<oci::SemVer>& line) {
-  META_TRY(names, sql::texts(c, sql::kTagNames, repo_id));
+// The highest release among `names` that `in_line` accepts (for the semver policy), if any.
+template <class InLine>
+std::optional<std::pair<oci::SemVer, std::string>> highest_release(const std::vector<std::string>& names,
+                                                                   InLine in_line) {
   std::optional<std::pair<oci::SemVer, std::string>> best;
   for (const std::string& name : names) {
     auto v = oci::parse_semver(name);
-    if (!v || !oci::is_release(*v)) continue;
-    if (line && (v->major != line->major || (line->minor != UINT64_MAX && v->minor != line->minor))) continue;
+    if (!v || !oci::is_release(*v) || !in_line(*v)) continue;
     if (!best || oci::compare(*v, best->first) > 0) best = std::make_pair(*v, name);
   }
   return best;
@@ -91,6 +92,7 @@ Result<std::optional<std::pair<oci::SemVer, std::string>>> highest_release(Conne
 template <class Connection>
 Status check_push(Connection& c, const versions::Repo& repo, const Rules& rules, const std::string& tag,
                   const std::string& digest) {
+  if (rules.none()) return Status::Ok();  // most packages: no read beyond the rules themselves
   META_TRY(current, sql::texts(c, sql::kTagTarget, repo.id, tag));
   if (!current.empty()) {
     if (current.front() == digest) return Status::Ok();
@@ -100,7 +102,8 @@ Status check_push(Connection& c, const versions::Repo& repo, const Rules& rules,
   if (rules.semver_policy == 0) return Status::Ok();
   auto version = oci::parse_semver(tag);
   if (!version || !oci::is_release(*version)) return Status::Ok();
-  META_TRY(highest, highest_release(c, repo.id, std::nullopt));
+  META_TRY(names, sql::texts(c, sql::kTagNames, repo.id));
+  auto highest = highest_release(names, [](const oci::SemVer&) { return true; });
   if (highest && oci::compare(*version, highest->first) <= 0) {
     return Status(Errc::denied, "release '" + tag + "' is not newer than '" + highest->second +
                                     "', the highest release of this package (semver policy)");
@@ -112,32 +115,32 @@ Status check_push(Connection& c, const versions::Repo& repo, const Rules& rules,
 // (and major) line moves that line's floating tag ("1.2", "1"), unless an immutable rule holds it.
 template <class Connection>
 Status move_floating_tags(Connection& c, const versions::Repo& repo, const Rules& rules, const std::string& tag,
-                          const std::string& digest, int64_t now, bool& moved) {
+                          const std::string& digest, int64_t now) {
   if (rules.semver_policy < 2) return Status::Ok();
   auto version = oci::parse_semver(tag);
   if (!version || !oci::is_release(*version)) return Status::Ok();
+  META_TRY(names, sql::texts(c, sql::kTagNames, repo.id));
   const std::vector<std::string> floating = oci::floating_tags_of(*version);  // {"1.2", "1"}
   for (size_t i = 0; i < floating.size(); ++i) {
-    oci::SemVer line = *version;
-    if (i == 1) line.minor = UINT64_MAX;  // the major line: any minor
-    META_TRY(highest, highest_release(c, repo.id, line));
+    const bool minor_line = i == 0;
+    auto highest = highest_release(names, [&](const oci::SemVer& v) {
+      return v.major == version->major && (!minor_line || v.minor == version->minor);
+    });
     if (!highest || highest->second != tag) continue;  // an older release of the line: leaves it alone
     META_TRY(current, sql::texts(c, sql::kTagTarget, repo.id, floating[i]));
     if (!current.empty() && current.front() == digest) continue;
     if (!current.empty() && protecting(rules, repo, floating[i])) continue;
     BERTH_RETURN_IF_ERROR(sql::run(c, sql::kUpsertTag, repo.id, floating[i], digest, now));
-    moved = true;
   }
   return Status::Ok();
 }
 
 // The first tag of a version's root that a rule protects, as a message: such a version is not deleted.
 template <class Connection>
-Result<std::optional<std::string>> protected_tag_on(Connection& c, const versions::Repo& repo,
+Result<std::optional<std::string>> protected_tag_on(Connection& c, const versions::Repo& repo, const Rules& rules,
                                                     const std::string& root) {
+  if (rules.none()) return std::optional<std::string>();
   META_TRY(tags, sql::texts(c, sql::kTagsOfManifest, repo.id, root));
-  if (tags.empty()) return std::optional<std::string>();
-  META_TRY(rules, load(c, repo));
   std::sort(tags.begin(), tags.end());
   for (const std::string& t : tags) {
     if (auto why = protecting(rules, repo, t)) return std::optional<std::string>(*why);
