@@ -7,7 +7,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include "oci/semver.h"
 
 namespace berth::lifecycle {
 
@@ -168,17 +167,10 @@ Result<RetentionPlan> Retention::plan(const std::string& package) {
 
 Result<RetentionPlan> Retention::plan(const std::string& package, const RetentionPolicy& policy) {
   const int64_t t = now();
-  // Tags that immutability rules or the semver policy protect are never deleted by retention either.
-  const std::string owner = package.substr(0, package.find('/'));
-  auto rules = store_.list_tag_rules(owner);
-  if (!rules.ok()) return rules.status();
-  std::vector<oci::TagPattern> immutable;
-  for (const auto& r : *rules) {
-    if (r.package && *r.package != package) continue;
-    if (auto p = oci::TagPattern::parse(r.pattern); p.ok()) immutable.push_back(*p);
-  }
-  auto semver = store_.semver_policy(package);
-  if (!semver.ok()) return semver.status();
+  // Tags that immutability rules or the semver policy protect are never deleted by retention either: the
+  // store would refuse, and a plan must name exactly what a run deletes.
+  auto protection = store_.tag_protection(package);
+  if (!protection.ok()) return protection.status();
 
   RetentionPlan out{package, {}, 0, {}};
   for (uint64_t offset = 0;; offset += kPage) {
@@ -189,8 +181,7 @@ Result<RetentionPlan> Retention::plan(const std::string& package, const Retentio
       if (policy.keep_newest && rank < *policy.keep_newest) continue;
       bool kept = false;
       for (const auto& tag : v.tags) {
-        kept = kept || first_match(policy.keep_tags, tag) || first_match(immutable, tag) ||
-               (*semver != meta::SemverPolicy::off && oci::parse_semver(tag));
+        kept = kept || first_match(policy.keep_tags, tag) || protection->why(tag);
       }
       if (kept) continue;
       RetentionDecision d{v.id, v.digest.str(), v.tags, v.created_at, {}};

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "meta/tag_protection.h"
 #include "oci/digest.h"
 
 namespace berth::meta {
@@ -177,6 +178,9 @@ class PackageStore {
   // not_found when there is no live package of this name.
   virtual Status set_semver_policy(const std::string& package, SemverPolicy policy) = 0;
   virtual Result<SemverPolicy> semver_policy(const std::string& package) = 0;
+  // What protects the tags of a live package (its rules, its owner's, its semver policy); not_found when
+  // there is no such package.
+  virtual Result<TagProtection> tag_protection(const std::string& package) = 0;
 
   // ---- Retention policies (applied by lifecycle/retention) ----
   // A package's policy replaces its owner's. Setting a package's creates the package if needed;

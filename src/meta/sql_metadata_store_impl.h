@@ -561,7 +561,7 @@ Result<bool> SqlMetadataStore<Pool>::delete_tag(const std::string& repository, c
     if (!repo_id) return Status::Ok();
     const versions::Repo repo{*repo_id, versions::owner_of(repository)};
     META_TRY(rules, tag_rules::load(c, repo));
-    if (auto why = tag_rules::protecting(rules, repo, tag)) {
+    if (auto why = rules.why(tag)) {
       META_TRY(exists, sql::texts(c, sql::kTagTarget, *repo_id, tag));
       if (!exists.empty()) return Status(Errc::denied, *why + ": it cannot be deleted");
     }

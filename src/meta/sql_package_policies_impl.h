@@ -105,6 +105,19 @@ Result<SemverPolicy> SqlPackageStore<Pool>::semver_policy(const std::string& pac
   return static_cast<SemverPolicy>(*value);
 }
 
+template <class Pool>
+Result<TagProtection> SqlPackageStore<Pool>::tag_protection(const std::string& package) {
+  TagProtection out;
+  BERTH_RETURN_IF_ERROR(read([&](auto& c) -> Status {
+    META_TRY(repo_id, package_detail::live_repository(c, package));
+    if (!repo_id) return Status(Errc::not_found, "no package named " + package);
+    META_TRY(rules, tag_rules::load(c, versions::Repo{*repo_id, versions::owner_of(package)}));
+    out = std::move(rules);
+    return Status::Ok();
+  }));
+  return out;
+}
+
 // ---- Retention policies ----
 
 namespace package_detail {

@@ -35,6 +35,7 @@ class SqlPackageStore final : public PackageStore {
   Result<std::vector<TagRule>> list_tag_rules(const std::string& owner) override;
   Status set_semver_policy(const std::string& package, SemverPolicy policy) override;
   Result<SemverPolicy> semver_policy(const std::string& package) override;
+  Result<TagProtection> tag_protection(const std::string& package) override;
   Status set_retention(const std::string& owner, const std::optional<std::string>& package,
                        const std::string& policy_json, const std::string& updated_by, int64_t now) override;
   Result<bool> clear_retention(const std::string& owner, const std::optional<std::string>& package) override;

@@ -15,6 +15,7 @@
 
 #include "meta/sql_common.h"
 #include "meta/sql_rows.h"
+#include "meta/tag_protection.h"
 #include "meta/versions_impl.h"
 #include "oci/semver.h"
 #include "oci/tag_pattern.h"
@@ -30,20 +31,12 @@ inline constexpr std::string_view kTagNames = "SELECT name FROM tag WHERE reposi
 
 namespace berth::meta::tag_rules {
 
-struct Rule {
-  oci::TagPattern pattern;
-  bool package_only = false;  // a rule of this package, not of its owner
-};
-
-struct Rules {
-  std::vector<Rule> immutable;
-  int64_t semver_policy = 0;  // 0 off, 1 on, 2 on and floating tags move
-  bool none() const { return immutable.empty() && semver_policy == 0; }
-};
+using Rules = TagProtection;
 
 template <class Connection>
 Result<Rules> load(Connection& c, const versions::Repo& repo) {
   Rules rules;
+  rules.owner = repo.owner;
   {
     META_TRY(st, c.prepare(sql::kTagRulesFor));
     sql::bind_all(st, 1, repo.owner, repo.id);
@@ -52,26 +45,12 @@ Result<Rules> load(Connection& c, const versions::Repo& repo) {
       if (!row) break;
       auto pattern = oci::TagPattern::parse(st.column_text(0));
       if (!pattern.ok()) continue;  // validated when stored; a damaged row protects nothing rather than all
-      rules.immutable.push_back(Rule{*pattern, st.column_int64(1) != 0});
+      rules.immutable.push_back(TagProtection::Rule{*pattern, st.column_int64(1) != 0});
     }
   }
   META_TRY(policy, sql::int_of(c, sql::kSemverPolicy, repo.id));
   rules.semver_policy = policy.value_or(0);
   return rules;
-}
-
-// Why `tag` may not move or go (a message for DENIED), or nullopt when nothing protects it.
-inline std::optional<std::string> protecting(const Rules& rules, const versions::Repo& repo, std::string_view tag) {
-  for (const Rule& r : rules.immutable) {
-    if (r.pattern.matches(tag)) {
-      return "tag '" + std::string(tag) + "' is immutable (rule '" + r.pattern.text() + "' of " +
-             (r.package_only ? std::string("this package") : "owner " + repo.owner) + ")";
-    }
-  }
-  if (rules.semver_policy > 0 && oci::parse_semver(tag)) {
-    return "tag '" + std::string(tag) + "' is a semantic version: immutable under this package's semver policy";
-  }
-  return std::nullopt;
 }
 
 // The highest release among `names` that `in_line` accepts (for the semver policy), if any.
@@ -96,7 +75,7 @@ Status check_push(Connection& c, const versions::Repo& repo, const Rules& rules,
   META_TRY(current, sql::texts(c, sql::kTagTarget, repo.id, tag));
   if (!current.empty()) {
     if (current.front() == digest) return Status::Ok();
-    if (auto why = protecting(rules, repo, tag)) return Status(Errc::denied, *why + "; it points at " + current.front());
+    if (auto why = rules.why(tag)) return Status(Errc::denied, *why + "; it points at " + current.front());
     return Status::Ok();
   }
   if (rules.semver_policy == 0) return Status::Ok();
@@ -129,7 +108,7 @@ Status move_floating_tags(Connection& c, const versions::Repo& repo, const Rules
     if (!highest || highest->second != tag) continue;  // an older release of the line: leaves it alone
     META_TRY(current, sql::texts(c, sql::kTagTarget, repo.id, floating[i]));
     if (!current.empty() && current.front() == digest) continue;
-    if (!current.empty() && protecting(rules, repo, floating[i])) continue;
+    if (!current.empty() && rules.why(floating[i])) continue;
     BERTH_RETURN_IF_ERROR(sql::run(c, sql::kUpsertTag, repo.id, floating[i], digest, now));
   }
   return Status::Ok();
@@ -143,7 +122,7 @@ Result<std::optional<std::string>> protected_tag_on(Connection& c, const version
   META_TRY(tags, sql::texts(c, sql::kTagsOfManifest, repo.id, root));
   std::sort(tags.begin(), tags.end());
   for (const std::string& t : tags) {
-    if (auto why = protecting(rules, repo, t)) return std::optional<std::string>(*why);
+    if (auto why = rules.why(t)) return std::optional<std::string>(*why);
   }
   return std::optional<std::string>();
 }
