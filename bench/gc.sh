@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Garbage collection benchmark (docs/lifecycle.md): not a test, not in CI.
 #
-#   bench/gc.sh [--blobs N] [--size BYTES]      (defaults: 100000 blobs of 1 KiB)
+#   bench/gc.sh [--blobs N] [--size BYTES] [--s3]      (defaults: 100000 blobs of 1 KiB, filesystem)
 #
-# 1. fills a fresh registry (filesystem + SQLite) with N unreferenced blobs through the API (berth-loadgen
+# --s3: blobs in S3 on a private radosgw (scripts/start-s3.sh; memstore, loopback), metadata in SQLite.
+#
+# 1. fills a fresh registry (filesystem or S3, SQLite) with N unreferenced blobs through the API (berth-loadgen
 #    push-mono) and one image for manifest GETs;
 # 2. times `berth gc --dry-run` (one whole pass over N blob rows and N objects, deleting nothing) and
 #    `berth gc --grace 0` (the same pass deleting them all: objects and bytes reclaimed per second);
@@ -17,11 +19,13 @@ BERTH=${BERTH:-$ROOT/build-bench/src/cli/berth}
 LOADGEN=${LOADGEN:-$ROOT/build-bench/bench/berth-loadgen}
 N=100000
 SIZE=1024
+S3=0
 PORT=${BENCH_PORT:-15300}
 while [ $# -gt 0 ]; do
   case "$1" in
     --blobs) N=$2; shift ;;
     --size) SIZE=$2; shift ;;
+    --s3) S3=1 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
   shift
@@ -31,9 +35,22 @@ for bin in "$BERTH" "$LOADGEN"; do
 done
 
 WORK=$(mktemp -d /tmp/berth-gc-bench.XXXXXX)
-cleanup() { [ -n "${SERVER:-}" ] && kill "$SERVER" 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"; }
+cleanup() {
+  [ -n "${SERVER:-}" ] && kill "$SERVER" 2>/dev/null
+  wait 2>/dev/null
+  [ "$S3" = 1 ] && "$ROOT/scripts/stop-s3.sh" "$WORK/s3" >/dev/null 2>&1
+  rm -rf "$WORK"
+}
 trap cleanup EXIT
 log() { printf '[gc-bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+STORE="filesystem"
+if [ "$S3" = 1 ]; then
+  log "starting radosgw"
+  eval "$(BERTH_S3_WATCH_PID=$$ "$ROOT/scripts/start-s3.sh" "$WORK/s3")"
+  export BERTH_STORAGE=s3 BERTH_S3_PREFIX="gc-bench/"
+  STORE="S3 (radosgw, memstore)"
+fi
 
 BERTH_AUTH_ENABLED=false BERTH_ACCESS_LOG=false BERTH_LOG_LEVEL=error BERTH_GC_ENABLED=false \
   "$BERTH" serve --listen "127.0.0.1:$PORT" --data "$WORK/data" >"$WORK/berth.log" 2>&1 &
@@ -74,7 +91,7 @@ GET_GC=$(get_rate)
 touch "$WORK/stop"; wait "$GC_LOOP" 2>/dev/null || true
 
 cat <<EOF
-## Garbage collection ($(date -u +%Y-%m-%d), $(nproc) cores, load average before: $(cut -d' ' -f1-3 /proc/loadavg))
+## Garbage collection, $STORE + SQLite ($(date -u +%Y-%m-%d), $(nproc) cores, load average before: $(cut -d' ' -f1-3 /proc/loadavg))
 
 | measure | value |
 |---|---:|

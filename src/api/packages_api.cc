@@ -42,6 +42,13 @@ std::vector<std::string_view> split_path(std::string_view path) {
   return out;
 }
 
+// seg[from…] joined with '/' (undecoded: Berth's endpoint names need no encoding).
+std::string join_from(const std::vector<std::string_view>& seg, size_t from) {
+  std::string out;
+  for (size_t k = from; k < seg.size(); ++k) (out += out.empty() ? "" : "/") += seg[k];
+  return out;
+}
+
 Target parse_target(std::string_view rest) {
   Target t;
   auto seg = split_path(rest);
@@ -73,6 +80,12 @@ Target parse_target(std::string_view rest) {
   } else {
     return t;
   }
+  // Berth's own endpoints of an owner: OWNER/_berth/ENDPOINT.
+  if (seg[i] == "_berth") {
+    t.kind = Target::Kind::owner_policy;
+    t.endpoint = join_from(seg, i + 1);
+    return t;
+  }
   if (seg[i] != "packages") return t;
   ++i;
   if (i == seg.size()) {
@@ -83,22 +96,14 @@ Target parse_target(std::string_view rest) {
   if (!type) t.bad_encoding = true;
   t.package_type = type.value_or("");
   ++i;
-  // What follows the name, read from the end: /versions[/ID[/restore]] or /restore.
+  // What follows the name: Berth's own endpoints, NAME/_berth/ENDPOINT (no name component starts with
+  // '_'); else, read from the end, /versions[/ID[/restore]] or /restore.
   size_t end = seg.size();
   Target::Kind kind = Target::Kind::package;
-  if (end - i >= 3 && seg[end - 2] == "_berth" && seg[end - 1] == "retention") {
-    kind = Target::Kind::retention;
-    end -= 2;
-  } else if (end - i >= 4 && seg[end - 3] == "_berth" && seg[end - 2] == "retention" && seg[end - 1] == "run") {
-    kind = Target::Kind::retention_run;
-    end -= 3;
-  } else if (end - i >= 3 && seg[end - 2] == "_berth" && seg[end - 1] == "tag-rules") {
-    kind = Target::Kind::tag_rules;
-    end -= 2;
-  } else if (end - i >= 4 && seg[end - 3] == "_berth" && seg[end - 2] == "tag-rules") {
-    kind = Target::Kind::tag_rule;
-    t.version = std::string(seg[end - 1]);
-    end -= 3;
+  if (auto berth = std::find(seg.begin() + static_cast<std::ptrdiff_t>(i), seg.end(), "_berth"); berth != seg.end()) {
+    kind = Target::Kind::package_policy;
+    end = static_cast<size_t>(berth - seg.begin());
+    t.endpoint = join_from(seg, end + 1);
   } else if (end - i >= 3 && seg[end - 1] == "restore" && seg[end - 3] == "versions") {
     kind = Target::Kind::version_restore;
     t.version = std::string(seg[end - 2]);

@@ -24,8 +24,8 @@ using auth::Identity;
 struct Target {
   enum class Kind { none, root, user, account, org, packages, package, package_restore, versions, version,
                     version_restore,
-                    // Berth's own, under NAME/_berth/ (no package name has a component starting with '_'):
-                    retention, retention_run, tag_rules, tag_rule };
+                    // Berth's own, OWNER/packages/TYPE/NAME/_berth/… and OWNER/_berth/… (`endpoint`):
+                    package_policy, owner_policy };
   Kind kind = Kind::none;
   enum class OwnerKind { self, user, org };  // /user, /users/{name}, /orgs/{name}
   OwnerKind owner_kind = OwnerKind::self;
@@ -34,6 +34,7 @@ struct Target {
   std::string package;         // decoded short name
   bool bad_encoding = false;
   std::string version;         // as sent
+  std::string endpoint;        // after _berth/, as sent ("retention", "tag-rules/7", …)
 };
 
 // One request: who calls, with which scopes, and the URLs to answer with.
@@ -88,8 +89,12 @@ struct Call {
 
 // Package and version requests (everything under OWNER/packages).
 http::Response handle_packages(Call& call, const Target& target);
-// Berth's own endpoints of a package (retention policy and runs, tag rules): packages_policies.cc.
-// `owner` exists (or authentication is off) and `full` is a valid repository name.
-http::Response policy_request(Call& call, const Target& target, const std::string& owner, const std::string& full);
+// Berth's own endpoints (retention policies and runs, tag rules, the semver policy, quotas):
+// packages_policies.cc. `owner` exists (or authentication is off); `owner_is_org` says what it is.
+// A package's: `full` is a valid repository name.
+http::Response package_policy_request(Call& call, const Target& target, const std::string& owner,
+                                      const std::string& full);
+// An owner's.
+http::Response owner_policy_request(Call& call, const Target& target, const std::string& owner, bool owner_is_org);
 
 }  // namespace berth::api::packages_call

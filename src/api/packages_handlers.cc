@@ -39,7 +39,7 @@ http::Response server_error(const Status& s) {
   spdlog::error("packages API: {}", s.message());
   return github::error(s.code() == Errc::unavailable ? 503 : 500, "Server Error");
 }
-// A rule refused the change (an immutable tag): GitHub answers a refused write 403 with its reason.
+// A rule refused the change (an immutable tag, a quota): GitHub answers a refused write 403 with its reason.
 http::Response refused_or_error(const Status& s) {
   return s.code() == Errc::denied ? github::error(403, s.message()) : server_error(s);
 }
@@ -223,7 +223,7 @@ http::Response package_request(Call& call, const Target& t, const OwnerOf& owner
       return call.finish(invalid("A package named " + t.package + " exists again: the deleted one cannot be restored."),
                          accepted);
     }
-    if (!s.ok()) return server_error(s);
+    if (!s.ok()) return call.finish(refused_or_error(s), accepted);
     call.audit("package.restore", full);
     return call.finish(no_content(), accepted);
   }
@@ -247,7 +247,9 @@ http::Response package_request(Call& call, const Target& t, const OwnerOf& owner
     return call.finish(no_content(), accepted);
   }
   auto restored = store.restore_version(full, *version_id, std::time(nullptr));
-  if (!restored.ok()) return restored.status().code() == Errc::not_found ? not_found() : server_error(restored.status());
+  if (!restored.ok()) {
+    return restored.status().code() == Errc::not_found ? not_found() : call.finish(refused_or_error(restored.status()), accepted);
+  }
   http::Response r = no_content();
   std::string lost;
   for (const auto& tag : restored->tags_not_restored) lost += (lost.empty() ? "" : ",") + tag;
@@ -267,14 +269,12 @@ http::Response handle_packages(Call& call, const Target& t) {
     return list_packages(call, t, *owner);
   }
   switch (t.kind) {
-    case Target::Kind::retention:
-    case Target::Kind::retention_run:
-    case Target::Kind::tag_rules:
-    case Target::Kind::tag_rule: {
+    case Target::Kind::package_policy: {
       const std::string full = owner->json.login + "/" + t.package;
       if (t.package_type != "container" || !oci::is_valid_repository_name(full)) return github::package_not_found();
-      return policy_request(call, t, owner->json.login, full);
+      return package_policy_request(call, t, owner->json.login, full);
     }
+    case Target::Kind::owner_policy: return owner_policy_request(call, t, owner->json.login, owner->json.is_org);
     default: return package_request(call, t, *owner);
   }
 }

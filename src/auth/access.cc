@@ -269,6 +269,13 @@ bool AccessControl::reads_every_package_of(const Identity& identity, const std::
   return role.ok() && role->has_value();
 }
 
+bool AccessControl::administers_owner(const Identity& identity, const std::string& owner, bool owner_is_org) {
+  if (identity.anonymous() || identity.kind == Identity::Kind::ci) return false;
+  if (!owner_is_org) return identity.user == owner;
+  auto role = store_.org_role(owner, identity.user);
+  return role.ok() && *role == std::optional<std::string>("admin");
+}
+
 Status AccessControl::prepare_create(const Identity& identity, const std::string& repository) {
   const std::string owner = owner_of(repository);
   auto facts = store_.access_facts(repository, owner, identity.anonymous() ? "" : identity.user);

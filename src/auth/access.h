@@ -101,6 +101,9 @@ class AccessControl {
   // rather than only the public ones and those it holds a role on; for listings. Scopes are not
   // considered. The caller has read the owner's account and says whether it is an org.
   bool reads_every_package_of(const Identity& identity, const std::string& owner, bool owner_is_org);
+  // Whether the identity sets the owner's policies (immutable tag rules, retention): the user themself,
+  // or an admin of the org. Never a CI token. Scopes are not considered.
+  bool administers_owner(const Identity& identity, const std::string& owner, bool owner_is_org);
 
   // Before the first push creates a package: applies the owner's default visibility and makes an org
   // member who creates it its admin. No-op (after one read) if the package exists.

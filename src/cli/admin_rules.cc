@@ -284,9 +284,7 @@ void add_rule_commands(CLI::App& admin, CLI::App& package, std::function<int()>&
     semver->add_option("PACKAGE", *name)->required();
     semver->add_option("POLICY", *policy)->required()->check(CLI::IsMember({"off", "on", "move-floating"}));
     on_run(semver, [=, cmd = semver] {
-      const meta::SemverPolicy p = *policy == "off"  ? meta::SemverPolicy::off
-                                   : *policy == "on" ? meta::SemverPolicy::on
-                                                     : meta::SemverPolicy::move_floating;
+      const meta::SemverPolicy p = *meta::parse_semver_policy(*policy);  // checked by IsMember
       return with_admin_metadata(cmd, [&](Backends& b) {
         if (Status s = b.packages->set_semver_policy(*name, p); !s.ok()) return admin_fail(s.message());
         record_admin_change(*b.identity, "package.semver", *name, "policy=" + *policy);

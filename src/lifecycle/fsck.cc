@@ -17,15 +17,6 @@ namespace berth::lifecycle {
 namespace {
 constexpr size_t kBuffer = 1024 * 1024;
 
-// The string just below a digest in byte order, with no other digest between the two: its last hex
-// character lowered by one (below '0' is '/', which no digest holds). scan_blobs(just_before(d), 1)
-// then reads d's row alone, if it exists. The columns compare bytes (migrations: {{BYTE_ORDER}}).
-std::string just_before(const oci::Digest& digest) {
-  std::string s = digest.str();
-  --s.back();
-  return s;
-}
-
 Status io_error(const std::string& what, int err) {
   return Status(Errc::io_error, what + ": " + std::strerror(err));
 }
@@ -170,13 +161,6 @@ Result<bool> Fsck::content_matches(const oci::Digest& digest, uint64_t size, uin
   return hasher.hex_digest() == digest.hex();
 }
 
-Result<std::optional<meta::BlobEntry>> Fsck::current_row(const oci::Digest& digest) {
-  auto rows = store_.scan_blobs(just_before(digest), 1);
-  if (!rows.ok()) return rows.status();
-  if (rows->empty() || rows->front().digest != digest) return std::optional<meta::BlobEntry>();
-  return std::optional<meta::BlobEntry>(std::move(rows->front()));
-}
-
 Status Fsck::check_row(const meta::BlobEntry& row, FsckReport& report) {
   FsckStats& stats = report.stats;
   if (row.state != meta::BlobState::live && row.state != meta::BlobState::damaged) {
@@ -191,7 +175,7 @@ Status Fsck::check_row(const meta::BlobEntry& row, FsckReport& report) {
 
   // Confirmed against the row as it is now: a collector may have deleted the object (the row is then
   // deleting or gone), a push may have healed a damaged blob, a manifest may name the blob since.
-  auto current = current_row(row.digest);
+  auto current = store_.blob_entry(row.digest);
   if (!current.ok()) return current.status();
   if (!*current || (*current)->state != row.state) {
     ++stats.skipped;
@@ -257,7 +241,7 @@ Status Fsck::check_row(const meta::BlobEntry& row, FsckReport& report) {
     // Left by a repair that stopped between marking and removing, or damaged again since. Looked at once
     // more after the copy (which may take long): a push may have made the blob live with new bytes.
     const std::string aside = keep_copy(row.digest, *seen->stored_size);
-    auto again = current_row(row.digest);
+    auto again = store_.blob_entry(row.digest);
     if (!again.ok()) return again.status();
     auto held = *again && (*again)->state == meta::BlobState::damaged ? store_.begin_repair(row.digest)
                                                                       : Result<bool>(false);

@@ -91,7 +91,6 @@ class Fsck {
   Result<Inspection> inspect(const meta::BlobEntry& row);
   Result<bool> content_matches(const oci::Digest& digest, uint64_t size, uint64_t& bytes_read);
   Status check_row(const meta::BlobEntry& row, FsckReport& report);
-  Result<std::optional<meta::BlobEntry>> current_row(const oci::Digest& digest);
   std::string keep_copy(const oci::Digest& digest, uint64_t size);
   Status copy_aside(const oci::Digest& digest, uint64_t size, std::string& path);
   int64_t now() const;

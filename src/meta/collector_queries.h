@@ -27,6 +27,7 @@ inline constexpr std::string_view kSaveLeaseProgress = "UPDATE lease SET progres
   "CASE WHEN EXISTS (SELECT 1 FROM manifest_ref r WHERE r.child_digest = b.digest AND r.kind = 'blob') " \
   "THEN 1 ELSE 0 END FROM blob b "
 inline constexpr std::string_view kScanBlobs = BERTH_META_BLOB_ENTRY "WHERE b.digest > ? ORDER BY b.digest LIMIT ?";
+inline constexpr std::string_view kBlobEntry = BERTH_META_BLOB_ENTRY "WHERE b.digest = ?";
 // One text per state, with the state written out: the partial index blob_not_live serves a literal, not
 // a parameter PostgreSQL cannot see when it plans a prepared statement.
 inline constexpr std::string_view kBlobsPending = BERTH_META_BLOB_ENTRY "WHERE b.state = 1 ORDER BY b.digest LIMIT ?";

@@ -81,6 +81,8 @@ class CollectorStore {
   // ---- Blobs ----
   // Blob rows in digest order after `after`, at most `limit`, with whether a manifest names each.
   virtual Result<std::vector<BlobEntry>> scan_blobs(const std::string& after, size_t limit) = 0;
+  // One blob's row as it is now (nullopt: none).
+  virtual Result<std::optional<BlobEntry>> blob_entry(const oci::Digest& digest) = 0;
   // Rows in one of the non-live states (few: found through a partial index), at most `limit`.
   virtual Result<std::vector<BlobEntry>> blobs_in_state(BlobState state, size_t limit) = 0;
   // One transaction: if the blob is live or damaged, named by no manifest and last seen before

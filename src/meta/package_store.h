@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/status.h"
@@ -117,6 +118,16 @@ struct TagRule {
 // A package's semver policy: off; semantic-version tags immutable and each new release newer than the
 // package's highest; and, in addition, a release that is the newest of its line moves "1.2" and "1".
 enum class SemverPolicy : int64_t { off = 0, on = 1, move_floating = 2 };
+// Its names in the CLI and the API: "off", "on", "move-floating".
+inline std::string_view semver_policy_name(SemverPolicy p) {
+  return p == SemverPolicy::off ? "off" : p == SemverPolicy::on ? "on" : "move-floating";
+}
+inline std::optional<SemverPolicy> parse_semver_policy(std::string_view name) {
+  for (auto p : {SemverPolicy::off, SemverPolicy::on, SemverPolicy::move_floating}) {
+    if (semver_policy_name(p) == name) return p;
+  }
+  return std::nullopt;
+}
 
 // A retention policy as stored (its JSON is read by lifecycle/retention), of an owner or of one package.
 struct RetentionRecord {

@@ -23,6 +23,7 @@ class SqlCollectorStore final : public CollectorStore {
   Result<std::string> lease_progress(const std::string& name) override;
   Status save_lease_progress(const std::string& name, const std::string& holder, const std::string& progress) override;
   Result<std::vector<BlobEntry>> scan_blobs(const std::string& after, size_t limit) override;
+  Result<std::optional<BlobEntry>> blob_entry(const oci::Digest& digest) override;
   Result<std::vector<BlobEntry>> blobs_in_state(BlobState state, size_t limit) override;
   Result<bool> mark_for_deletion(const oci::Digest& digest, int64_t seen_before, int64_t pending_before) override;
   Result<bool> claim_orphan(const oci::Digest& digest, uint64_t size, int64_t now) override;

@@ -132,6 +132,18 @@ Result<std::vector<BlobEntry>> SqlCollectorStore<Pool>::scan_blobs(const std::st
 }
 
 template <class Pool>
+Result<std::optional<BlobEntry>> SqlCollectorStore<Pool>::blob_entry(const oci::Digest& digest) {
+  std::optional<BlobEntry> out;
+  BERTH_RETURN_IF_ERROR(read([&](auto& c) -> Status {
+    META_TRY(rows, collector_detail::blob_entries(c, sql::kBlobEntry, digest.str()));
+    out.reset();
+    if (!rows.empty()) out = std::move(rows.front());
+    return Status::Ok();
+  }));
+  return out;
+}
+
+template <class Pool>
 Result<std::vector<BlobEntry>> SqlCollectorStore<Pool>::blobs_in_state(BlobState state, size_t limit) {
   std::string_view query;
   switch (state) {

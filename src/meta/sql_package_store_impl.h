@@ -13,6 +13,7 @@
 #include "meta/sql_common.h"
 #include "meta/sql_package_store.h"
 #include "meta/sql_rows.h"
+#include "meta/quota_impl.h"
 #include "meta/tag_rules_impl.h"
 #include "meta/versions_impl.h"
 
@@ -213,12 +214,14 @@ Status SqlPackageStore<Pool>::restore_package(const std::string& name, int64_t n
     BERTH_RETURN_IF_ERROR(versions::lock_repository(c, *deleted_id));
     BERTH_RETURN_IF_ERROR(sql::run(c, sql::kTakeNameBack, now, *deleted_id));
     const versions::Repo repo{*deleted_id, versions::owner_of(name)};
+    // What a restore brings back counts against the quotas as a push would (the transaction rolls back).
+    META_TRY(limits, quota::before_push(c, repo));
     META_TRY(to_restore, sql::id_texts(c, sql::kVersionsDeletedWithPackage, repo.id));
     std::vector<std::string> not_restored;  // a package restore answers no more than "restored"
     for (const auto& [id, root] : to_restore) {
       BERTH_RETURN_IF_ERROR(versions::restore_version(c, repo, id, root, not_restored, now));
     }
-    return Status::Ok();
+    return quota::after_push(c, repo, name, limits);
   });
 }
 
@@ -303,7 +306,9 @@ Result<RestoreResult> SqlPackageStore<Pool>::restore_version(const std::string& 
     META_TRY(version, versions::version_by_id(c, *repo_id, id));
     if (!version || version->live) return Status(Errc::not_found, "no deleted version " + std::to_string(id));
     const versions::Repo repo{*repo_id, versions::owner_of(package)};
-    return versions::restore_version(c, repo, id, version->root, out.tags_not_restored, now);
+    META_TRY(limits, quota::before_push(c, repo));
+    BERTH_RETURN_IF_ERROR(versions::restore_version(c, repo, id, version->root, out.tags_not_restored, now));
+    return quota::after_push(c, repo, package, limits);
   }));
   return out;
 }

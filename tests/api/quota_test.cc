@@ -2,7 +2,7 @@
 // an owner or a package over its limit is refused with DENIED giving usage and limit, leaves nothing
 // behind (no manifest, no tag, no version, usage unchanged), shared layers count once, deleting frees
 // room, and skopeo sees the refusal too. Usage and limit are visible in `berth admin quota show` and in
-// the packages API's owner object.
+// the packages API's owner object. A restore is held to the quotas as a push is.
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -89,6 +89,38 @@ TEST_F(QuotaTest, APackageLimitHoldsInsideAnUnlimitedOwner) {
   EXPECT_EQ(push_sized("qorg/large", "big", 2000).status, 201) << "another package of the owner is not limited";
   admin({"quota", "set", "--package", "qorg/small", "none"});
   EXPECT_EQ(push_sized("qorg/small", "big", 2000).status, 201);
+}
+
+TEST_F(QuotaTest, ARestoreThatWouldExceedTheQuotaIsRefusedUntilThereIsRoom) {
+  ASSERT_EQ(push_sized("qorg/back", "old", 3000).status, 201);
+  auto version = json::parse(client().get("/api/v3/orgs/qorg/packages/container/back/versions").body).at(0);
+  const std::string id = std::to_string(version["id"].get<int64_t>());
+  ASSERT_EQ(client().del("/api/v3/orgs/qorg/packages/container/back/versions/" + id).status, 204);
+  ASSERT_EQ(push_sized("qorg/back", "new", 3000).status, 201);
+  const uint64_t before = usage();
+  admin({"quota", "set", "--owner", "qorg", std::to_string(before + 1000)});
+
+  auto refused = client().request("POST", "/api/v3/orgs/qorg/packages/container/back/versions/" + id + "/restore");
+  EXPECT_EQ(refused.status, 403) << refused.describe();
+  EXPECT_NE(refused.body.find("storage quota exceeded: owner qorg"), std::string::npos) << refused.body;
+  EXPECT_EQ(usage(), before) << "a refused restore changed the usage";
+  EXPECT_EQ(client().get("/v2/qorg/back/manifests/old").status, 404) << "a refused restore brought the tag back";
+  auto deleted = json::parse(client().get("/api/v3/orgs/qorg/packages/container/back/versions?state=deleted").body);
+  EXPECT_EQ(deleted.size(), 1u) << deleted.dump();
+
+  // A package restore is held to the same limit.
+  ASSERT_EQ(client().del("/api/v3/orgs/qorg/packages/container/back").status, 204);
+  ASSERT_EQ(push_sized("qorg/filler", "x", 500).status, 201);
+  admin({"quota", "set", "--owner", "qorg", std::to_string(usage() + 1000)});
+  auto package = client().request("POST", "/api/v3/orgs/qorg/packages/container/back/restore");
+  EXPECT_EQ(package.status, 403) << package.describe();
+  EXPECT_EQ(client().get("/v2/qorg/back/manifests/new").status, 404);
+
+  admin({"quota", "set", "--owner", "qorg", "none"});
+  EXPECT_EQ(client().request("POST", "/api/v3/orgs/qorg/packages/container/back/restore").status, 204);
+  EXPECT_EQ(client().request("POST", "/api/v3/orgs/qorg/packages/container/back/versions/" + id + "/restore").status,
+            204);
+  EXPECT_EQ(client().get("/v2/qorg/back/manifests/old").status, 200);
 }
 
 TEST_F(QuotaTest, SkopeoSeesTheRefusalAndNothingIsHalfWritten) {

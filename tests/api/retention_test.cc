@@ -154,7 +154,9 @@ TEST_F(RetentionTest, ADryRunNamesExactlyWhatTheRunDeletesAndKeptImagesStayWhole
     for (const auto& p : r.platforms) {
       auto m = client().get("/v2/" + repo + "/manifests/" + p, {{"Accept", media::kOciManifest}});
       ASSERT_EQ(m.status, 200) << "a platform of a kept multi-arch image went";
-      for (const auto& layer : json::parse(m.body)["layers"]) {
+      const json manifest = json::parse(m.body);
+      ASSERT_FALSE(manifest["layers"].empty());
+      for (const auto& layer : manifest["layers"]) {
         EXPECT_EQ(client().get(blob_url(repo, layer["digest"])).status, 200);
       }
     }
@@ -193,6 +195,33 @@ TEST_F(RetentionTest, APackagePolicyReplacesItsOwnersAndTheCliShowsTheSamePlan) 
   EXPECT_NE(ran.find("1 of 1 versions deleted"), std::string::npos) << ran;
   std::string audit = admin_or_throw(server_->data_dir(), {"audit"});
   EXPECT_NE(audit.find("retention.delete"), std::string::npos) << audit;
+}
+
+TEST_F(RetentionTest, TagsThatImmutabilityRulesProtectAreNeverDeleted) {
+  const std::string rel = push_tagged("guarded/app", "rel-1");
+  const std::string pr = push_tagged("guarded/app", "pr-7");
+  const std::string release = push_tagged("guarded/app", "2.0.0");
+  push_tagged("guarded/app", "latest");
+  std::this_thread::sleep_for(1100ms);
+  admin_or_throw(server_->data_dir(), {"tag-rule", "add", "--package", "guarded/app", "rel-*"});
+  admin_or_throw(server_->data_dir(), {"package", "semver", "guarded/app", "on"});
+  // A policy that, alone, would delete every version but the newest.
+  auto set = client().request("PUT", api("guarded/app", "/_berth/retention"), {},
+                              R"({"keep_newest":1,"delete_tags":["rel-*","pr-*","2*"],"tagged_older_than":"0s"})");
+  ASSERT_EQ(set.status, 200) << set.describe();
+  auto dry = client().request("POST", api("guarded/app", "/_berth/retention/run?dry_run=true"));
+  ASSERT_EQ(dry.status, 200) << dry.describe();
+  const json plan = json::parse(dry.body);
+  std::set<std::string> planned;
+  for (const auto& d : plan["deletions"]) planned.insert(d["name"].get<std::string>());
+  EXPECT_EQ(planned, std::set<std::string>{pr}) << dry.body;
+  auto run = client().request("POST", api("guarded/app", "/_berth/retention/run"));
+  ASSERT_EQ(run.status, 200) << run.describe();
+  EXPECT_EQ(client().get("/v2/guarded/app/manifests/" + pr).status, 404);
+  EXPECT_EQ(client().get("/v2/guarded/app/manifests/rel-1").status, 200) << "an immutable tag was deleted";
+  EXPECT_EQ(client().get("/v2/guarded/app/manifests/" + rel).status, 200);
+  EXPECT_EQ(client().get("/v2/guarded/app/manifests/2.0.0").status, 200) << "a semver release was deleted";
+  EXPECT_EQ(client().get("/v2/guarded/app/manifests/" + release).status, 200);
 }
 
 TEST_F(RetentionTest, TheScheduledRunAppliesPoliciesInTheBackground) {
