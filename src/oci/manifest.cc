@@ -197,7 +197,12 @@ Result<ParsedManifest> parse_document(const std::string& header_media_type, cons
   if (out.is_index) {
     auto manifests = parse_descriptor_array(doc, "manifests");
     if (!manifests.ok()) return manifests.status();
-    out.manifests = std::move(manifests).value();
+    // Children that are not manifests are blobs the index names: BuildKit's registry cache is an index
+    // of its layers and its cache config (application/vnd.buildkit.cacheconfig.v0). Distribution and
+    // GHCR accept it; the image-spec asks implementations to be prepared for unknown media types.
+    for (auto& child : *manifests) {
+      (is_supported_manifest_media_type(child.media_type) ? out.manifests : out.blobs).push_back(std::move(child));
+    }
   } else {
     BERTH_RETURN_IF_ERROR(parse_image_manifest(doc, out));
   }

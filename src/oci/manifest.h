@@ -50,8 +50,10 @@ struct ParsedManifest {
   bool is_index = false;
   // For the referrers API: the manifest's artifactType, else (image manifests) its config.mediaType.
   std::optional<std::string> artifact_type;
-  std::vector<Descriptor> blobs;      // config and layers of an image manifest (empty for an index)
-  std::vector<Descriptor> manifests;  // children of an index (empty for an image manifest)
+  // An image manifest's config (first) and layers; an index's children that are not manifests (e.g. the
+  // layers and cache config of BuildKit's registry cache).
+  std::vector<Descriptor> blobs;
+  std::vector<Descriptor> manifests;  // children of an index that are manifests (empty for an image manifest)
   std::optional<Descriptor> subject;
   std::string annotations_json;       // top-level "annotations" as compact JSON, or empty
 };

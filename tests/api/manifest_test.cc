@@ -294,5 +294,34 @@ TEST_F(ManifestTest, BuildkitCacheManifest) {
   expect_pull(repo, "buildcache", media::kOciManifest, body);
 }
 
+TEST_F(ManifestTest, BuildkitCacheIndexOfLayerBlobs) {
+  // BuildKit's default registry cache: an OCI index whose children are the cache's layer blobs and its
+  // cache config, not manifests. Its blobs must exist in the repository with the sizes it gives.
+  auto repo = unique_repo("manifest");
+  auto [config, layer] = push_parts(repo, media::kBuildkitCacheConfig, "application/vnd.oci.image.layer.v1.tar+gzip");
+  auto second = random_bytes(300);
+  Descriptor layer2("application/vnd.oci.image.layer.v1.tar+gzip", push_blob(repo, second), second.size());
+  auto index = [&](std::vector<Descriptor> children) {
+    nlohmann::json manifests = nlohmann::json::array();
+    for (const auto& d : children) manifests.push_back(d.to_json());
+    manifests[0]["annotations"] = {{"buildkit/createdat", "2024-01-01T00:00:00Z"}};
+    return nlohmann::json{{"schemaVersion", 2}, {"mediaType", media::kOciIndex}, {"manifests", manifests}}.dump();
+  };
+  const std::string body = index({layer, layer2, config});
+  auto response = put_manifest(repo, "buildcache", media::kOciIndex, body);
+  ASSERT_EQ(response.status, 201) << response.describe();
+  expect_pull(repo, "buildcache", media::kOciIndex, body);
+  EXPECT_EQ(client().get(blob_url(repo, layer2.digest)).status, 200);
+
+  Descriptor missing("application/vnd.oci.image.layer.v1.tar+gzip", sha256(random_bytes(8)), 12);
+  EXPECT_TRUE(IsOciError(put_manifest(repo, "broken", media::kOciIndex, index({layer, missing, config})), 400,
+                         "MANIFEST_BLOB_UNKNOWN"));
+  Descriptor wrong_size = layer2;
+  wrong_size.size += 1;
+  EXPECT_TRUE(IsOciError(put_manifest(repo, "broken", media::kOciIndex, index({layer, wrong_size, config})), 400,
+                         "MANIFEST_INVALID"));
+  EXPECT_EQ(client().get(url(repo, "broken")).status, 404);
+}
+
 }  // namespace
 }  // namespace berth::test

@@ -459,5 +459,29 @@ TEST(ParseManifest, DeeplyNestedUnknownFieldDoesNotCrash) {
   EXPECT_TRUE(FailsWith(parse_manifest("", bad_version), Errc::manifest_invalid, "schemaVersion"));
 }
 
+TEST(ParseManifest, IndexChildrenThatAreNotManifestsAreItsBlobs) {
+  // BuildKit's default registry cache: an index of layers and the cache config, no manifests.
+  json cache = {{"schemaVersion", 2},
+                {"mediaType", media_type::kOciIndex},
+                {"manifests", json::array({descriptor(kOciLayer, kDigestA, 10),
+                                           descriptor("application/vnd.buildkit.cacheconfig.v0", kDigestB, 20),
+                                           descriptor(media_type::kOciManifest, kDigestC, 30)})}};
+  auto parsed = parse_manifest(media_type::kOciIndex, cache.dump());
+  ASSERT_TRUE(parsed.ok()) << parsed.status().message();
+  EXPECT_TRUE(parsed->is_index);
+  ASSERT_EQ(parsed->blobs.size(), 2u);
+  EXPECT_EQ(parsed->blobs[0].digest.str(), kDigestA);
+  EXPECT_EQ(parsed->blobs[1].media_type, "application/vnd.buildkit.cacheconfig.v0");
+  ASSERT_EQ(parsed->manifests.size(), 1u);
+  EXPECT_EQ(parsed->manifests[0].digest.str(), kDigestC);
+  // Older BuildKit writes the same as a Docker manifest list.
+  cache["mediaType"] = media_type::kDockerManifestList;
+  cache["manifests"][0]["mediaType"] = kDockerLayer;
+  auto docker = parse_manifest(media_type::kDockerManifestList, cache.dump());
+  ASSERT_TRUE(docker.ok()) << docker.status().message();
+  EXPECT_EQ(docker->blobs.size(), 2u);
+  EXPECT_EQ(docker->manifests.size(), 1u);
+}
+
 }  // namespace
 }  // namespace berth::oci
