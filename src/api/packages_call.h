@@ -80,6 +80,13 @@ struct Call {
                             std::move(detail));
     }
   }
+  // The 403 for a change the caller may see but not make, recorded as denied (as /v2 refusals are).
+  http::Response refuse_change(std::string action, std::string target, std::string_view accepted) const {
+    if (options.access) {
+      options.access->audit(identity.actor(), std::move(action), std::move(target), "denied", request.remote_address);
+    }
+    return finish(github::error(403, "Must have admin rights to the package."), accepted);
+  }
 
   std::set<Action> rights(const std::string& repository) const {
     if (auth_off) return {Action::pull, Action::push, Action::del, Action::restore};

@@ -229,7 +229,12 @@ http::Response package_request(Call& call, const Target& t, const OwnerOf& owner
   }
   if (!rights.count(Action::pull)) return github::package_not_found();
   const Action needed = deletion ? Action::del : Action::restore;
-  if (!rights.count(needed)) return call.finish(github::error(403, "Must have admin rights to the package."), accepted);
+  if (!rights.count(needed)) {
+    std::string target = full + (version_id ? "@" + std::to_string(*version_id) : "");
+    return call.refuse_change(t.kind == Target::Kind::package ? (deletion ? "package.delete" : "package.restore")
+                                                              : (deletion ? "package.version.delete" : "package.version.restore"),
+                              std::move(target), accepted);
+  }
 
   if (t.kind == Target::Kind::package) {
     auto deleted = store.delete_package(full, std::time(nullptr));

@@ -264,7 +264,7 @@ http::Response package_policy_request(Call& call, const Target& t, const std::st
   auto rights = call.rights(full);
   if (!rights.count(Action::pull)) return github::package_not_found();
   if (!reading(call) && !rights.count(Action::del)) {
-    return call.finish(github::error(403, "Must have admin rights to the package."), kChangeScopes);
+    return call.refuse_change("policy." + t.endpoint, full, kChangeScopes);
   }
   const auto [endpoint, rest] = split_endpoint(t.endpoint);
   if (endpoint == "retention" && rest.empty()) return retention_policy(call, owner, full);

@@ -304,8 +304,16 @@ std::optional<http::Response> DistributionApi::enforce(http::Request& request, R
     case auth::Decision::challenge:
       return challenge(request, scope, Status(Errc::unauthorized, "authentication required"),
                        has_credentials ? "insufficient_scope" : "");
-    case auth::Decision::deny:
-      return error_response(Errc::denied, "requested access to the resource is denied");
+    case auth::Decision::deny: {
+      // Not the bare default text: Docker's client takes an error whose message is exactly the code's
+      // default for a code without detail, and retries it as if temporary (a refused push then spends
+      // about 50 s in retries before saying "denied").
+      http::Response r = error_response(Errc::denied, "requested access to the resource is denied: " + identity.actor() +
+                                                          " may not " + std::string(auth::action_name(*action)) +
+                                                          " " + route.name);
+      r.headers.set("Docker-Distribution-API-Version", "registry/2.0");
+      return r;
+    }
     default:
       return hidden_response(route);
   }
