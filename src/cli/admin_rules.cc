@@ -43,9 +43,7 @@ void print_plan(const lifecycle::RetentionPlan& plan, bool dry_run) {
 }
 
 void add_retention_commands(CLI::App& admin, std::function<int()>& run) {
-  auto on_run = [&run](CLI::App* cmd, std::function<int()> action) {
-    cmd->callback([&run, action = std::move(action)] { run = action; });
-  };
+  auto on_run = [&run](CLI::App* cmd, std::function<int()> action) { on_admin_run(run, cmd, std::move(action)); };
   auto* retention = admin.add_subcommand("retention", "Retention policies: which versions are deleted, and when")
                         ->require_subcommand(1);
   struct Scope {
@@ -162,9 +160,7 @@ std::optional<uint64_t> parse_size(const std::string& text) {
 }
 
 void add_quota_commands(CLI::App& admin, std::function<int()>& run) {
-  auto on_run = [&run](CLI::App* cmd, std::function<int()> action) {
-    cmd->callback([&run, action = std::move(action)] { run = action; });
-  };
+  auto on_run = [&run](CLI::App* cmd, std::function<int()> action) { on_admin_run(run, cmd, std::move(action)); };
   auto* quota = admin.add_subcommand("quota", "Storage quotas of owners and packages (each blob counted once)")
                     ->require_subcommand(1);
   {
@@ -213,9 +209,7 @@ void add_quota_commands(CLI::App& admin, std::function<int()>& run) {
 }
 
 void add_rule_commands(CLI::App& admin, CLI::App& package, std::function<int()>& run) {
-  auto on_run = [&run](CLI::App* cmd, std::function<int()> action) {
-    cmd->callback([&run, action = std::move(action)] { run = action; });
-  };
+  auto on_run = [&run](CLI::App* cmd, std::function<int()> action) { on_admin_run(run, cmd, std::move(action)); };
   auto* rule = admin.add_subcommand("tag-rule", "Tag patterns that are immutable once pushed")->require_subcommand(1);
   {
     auto owner = std::make_shared<std::string>();

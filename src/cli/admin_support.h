@@ -31,6 +31,11 @@ std::string human_bytes(uint64_t bytes);
 // from admin.cc but the `admin` command itself.
 std::string admin_option(const CLI::App* cmd, const std::string& name);
 
+// Makes `action` what runs (through `run`, which the admin command calls) when `cmd` is chosen.
+inline void on_admin_run(std::function<int()>& run, CLI::App* cmd, std::function<int()> action) {
+  cmd->callback([&run, action = std::move(action)] { run = action; });
+}
+
 // Opens the registry's metadata the way `serve` finds it (configuration file, then BERTH_* variables,
 // then --data) and runs `body` on it; a failure to open is reported like any other.
 int with_admin_metadata(const CLI::App* cmd, const std::function<int(Backends&)>& body);

@@ -59,6 +59,7 @@ Result<Backends> open_metadata(const Config& config) {
     b.identity = opened->identity;
     b.packages = opened->packages;
     b.collector = opened->collector;
+    b.webhooks = opened->webhooks;
     b.metadata = std::move(opened->store);
   } else {
     std::error_code ec;
@@ -69,6 +70,7 @@ Result<Backends> open_metadata(const Config& config) {
     b.identity = &(*store)->identity();
     b.packages = &(*store)->packages();
     b.collector = &(*store)->collector();
+    b.webhooks = &(*store)->webhooks();
     b.metadata = std::move(*store);
   }
   return b;

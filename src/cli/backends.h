@@ -7,6 +7,7 @@
 
 #include "cli/config.h"
 #include "meta/collector_store.h"
+#include "meta/webhook_store.h"
 #include "meta/identity_store.h"
 #include "meta/metadata_store.h"
 #include "meta/package_store.h"
@@ -20,6 +21,7 @@ struct Backends {
   meta::IdentityStore* identity = nullptr;       // owned by `metadata`
   meta::PackageStore* packages = nullptr;        // owned by `metadata`
   meta::CollectorStore* collector = nullptr;     // owned by `metadata`
+  meta::WebhookStore* webhooks = nullptr;        // owned by `metadata`
   std::function<bool()> ready;                   // every backend answers
 };
 

@@ -121,6 +121,8 @@ Result<Config> load_config_file(const std::string& path) {
             read(root["gc"], "step_budget", c.gc_step_budget, error, "gc.") &&
             read(root["gc"], "pass_interval_seconds", c.gc_pass_interval_seconds, error, "gc.") &&
             read(root["retention"], "interval_seconds", c.retention_interval_seconds, error, "retention.") &&
+            read(root["webhooks"], "first_retry_seconds", c.webhook_first_retry_seconds, error, "webhooks.") &&
+            read(root["webhooks"], "max_attempts", c.webhook_max_attempts, error, "webhooks.") &&
             read(root["log"], "level", c.log_level, error, "log.") && read(root["log"], "access", c.access_log, error, "log.") &&
             read(root["auth"], "enabled", c.auth_enabled, error, "auth.") &&
             read(root["auth"], "service", c.auth_service, error, "auth.") &&
@@ -211,6 +213,15 @@ Status apply_environment(Config& c) {
   }
   if (auto v = env("BERTH_RETENTION_INTERVAL_SECONDS"); v && !parse_number(v, c.retention_interval_seconds)) {
     return Status(Errc::invalid_argument, "BERTH_RETENTION_INTERVAL_SECONDS must be a number");
+  }
+  if (auto v = env("BERTH_WEBHOOK_FIRST_RETRY_SECONDS"); v && !parse_number(v, c.webhook_first_retry_seconds)) {
+    return Status(Errc::invalid_argument, "BERTH_WEBHOOK_FIRST_RETRY_SECONDS must be a number");
+  }
+  if (auto v = env("BERTH_WEBHOOK_MAX_ATTEMPTS"); v && !parse_number(v, c.webhook_max_attempts)) {
+    return Status(Errc::invalid_argument, "BERTH_WEBHOOK_MAX_ATTEMPTS must be a number");
+  }
+  if (c.webhook_first_retry_seconds < 1 || c.webhook_max_attempts < 1) {
+    return Status(Errc::invalid_argument, "webhooks.first_retry_seconds and webhooks.max_attempts must be at least 1");
   }
   if (c.gc_grace_seconds < 0) return Status(Errc::invalid_argument, "gc.grace_period_seconds must not be negative");
   if (c.gc_interval_seconds < 1) return Status(Errc::invalid_argument, "gc.interval_seconds must be at least 1");

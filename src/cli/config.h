@@ -57,6 +57,10 @@ struct Config {
   int64_t gc_pass_interval_seconds = 3600;  // a new pass starts this long after the last one ended
   // Retention policies run this often (with the background collector's thread, so only when gc.enabled).
   int64_t retention_interval_seconds = 3600;
+  // Webhook deliveries (docs/webhooks.md): looked for every second; a failed one is tried again after
+  // webhooks.first_retry_seconds, doubling, up to webhooks.max_attempts attempts.
+  int64_t webhook_first_retry_seconds = 10;
+  int webhook_max_attempts = 8;
   size_t gc_step_budget = 5000;
   std::string log_level = "info";
   bool access_log = true;

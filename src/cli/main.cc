@@ -28,6 +28,7 @@
 #include "cli/config.h"
 #include "cli/fsck_command.h"
 #include "cli/gc_command.h"
+#include "hooks/deliverer.h"
 #include "http/server.h"
 #include "lifecycle/collector.h"
 #include "lifecycle/retention.h"
@@ -209,10 +210,23 @@ int serve(const cli::Config& config) {
   }
   spdlog::info("berth listening on {}://{}:{} storage={} metadata={} data={}", config.tls_cert.empty() ? "http" : "https",
                host, server.port(), config.storage, config.metadata, data.string());
+  hooks::DelivererOptions hook_options;
+  hook_options.origin = !config.external_url.empty()
+                            ? config.external_url
+                            : std::string(config.tls_cert.empty() ? "http://" : "https://") +
+                                  (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
+                                  std::to_string(server.port());
+  hook_options.first_retry_seconds = config.webhook_first_retry_seconds;
+  hook_options.max_attempts = config.webhook_max_attempts;
+  hooks::Deliverer deliverer(*backends->webhooks, hook_options);
   {
     const int sweep_seconds = std::max(1, config.upload_sweep_interval_seconds);
     Periodic housekeeping(std::min<std::chrono::seconds>(std::chrono::seconds(2), std::chrono::seconds(sweep_seconds)),
                           housekeeping_tick(registry, package_housekeeping, sweep_seconds));
+    // Webhook deliveries: their own thread, so that a slow receiver delays neither housekeeping nor GC.
+    Periodic webhook_deliveries(std::chrono::seconds(1), [&deliverer] {
+      if (auto sent = deliverer.run_once(); !sent.ok()) spdlog::warn("webhooks: {}", sent.status().message());
+    });
     std::optional<Periodic> background_lifecycle;
     if (config.gc_enabled) {
       background_lifecycle.emplace(std::chrono::seconds(config.gc_interval_seconds),

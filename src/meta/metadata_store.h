@@ -47,6 +47,12 @@ struct ManifestRecord {
   std::string description;
   std::string source;
   std::string licenses;
+  // A manifest without a subject that belongs to another one all the same: a signature, attestation or
+  // SBOM that an older client (cosign, containers/image's sigstore attachments) stores under the tag
+  // `sha256-<hex>.sig|.att|.sbom` of that manifest. It then joins that manifest's version as a referrer
+  // would (it is no version of its own), and is not listed by the referrers API, which is for subjects.
+  // Ignored unless that manifest is live in the repository.
+  std::optional<oci::Digest> attached_to;
 };
 
 // What a delete of a manifest by digest did (MetadataStore::delete_manifest).

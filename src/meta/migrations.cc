@@ -344,6 +344,60 @@ CREATE TABLE quota (
 );
 )sql";
 
+// Version 10: webhooks and their outbox (docs/webhooks.md; meta/webhook_store.h), and tag-schema
+// attachments (ManifestRecord::attached_to).
+// - webhook: a URL with its HMAC secret, for every package of an owner (package NULL) or for one, and
+//   the events it takes (comma-separated: push, delete, restore).
+// - package_event: a change to a package, recorded in the transaction that made it when some webhook
+//   is subscribed; webhook_delivery: one per webhook and event, pending until delivered or given up
+//   (state 0 pending, 1 delivered, 2 failed), claimed by one sender at a time (claimed_until).
+constexpr std::string_view kV10 = R"sql(
+CREATE TABLE webhook (
+  id {{SERIAL_ID}},
+  owner TEXT {{BYTE_ORDER}} NOT NULL,
+  package TEXT {{BYTE_ORDER}},
+  url TEXT NOT NULL,
+  secret TEXT NOT NULL,
+  events TEXT NOT NULL,
+  active BIGINT NOT NULL DEFAULT 1,
+  created_at BIGINT NOT NULL,
+  created_by TEXT NOT NULL
+);
+CREATE INDEX webhook_by_owner ON webhook (owner);
+
+CREATE TABLE package_event (
+  id {{SERIAL_ID}},
+  owner TEXT {{BYTE_ORDER}} NOT NULL,
+  package TEXT {{BYTE_ORDER}} NOT NULL,
+  action TEXT NOT NULL,
+  digest TEXT NOT NULL,
+  tags TEXT NOT NULL,
+  version_id BIGINT NOT NULL,
+  at BIGINT NOT NULL
+);
+
+CREATE TABLE webhook_delivery (
+  id {{SERIAL_ID}},
+  webhook_id BIGINT NOT NULL,
+  event_id BIGINT NOT NULL,
+  guid TEXT NOT NULL,
+  state BIGINT NOT NULL DEFAULT 0,
+  attempts BIGINT NOT NULL DEFAULT 0,
+  next_attempt_at BIGINT NOT NULL,
+  claimed_until BIGINT NOT NULL DEFAULT 0,
+  last_status BIGINT NOT NULL DEFAULT 0,
+  last_error TEXT NOT NULL DEFAULT '',
+  created_at BIGINT NOT NULL,
+  delivered_at BIGINT NOT NULL DEFAULT 0
+);
+CREATE INDEX webhook_delivery_due ON webhook_delivery (next_attempt_at, id) WHERE state = 0;
+CREATE INDEX webhook_delivery_by_hook ON webhook_delivery (webhook_id, id);
+CREATE INDEX webhook_delivery_by_event ON webhook_delivery (event_id);
+
+ALTER TABLE manifest ADD COLUMN attached_to TEXT {{BYTE_ORDER}};
+CREATE INDEX manifest_by_attachment ON manifest (repository_id, attached_to) WHERE attached_to IS NOT NULL;
+)sql";
+
 constexpr std::array kMigrations = {
     Migration{1, kV1},
     Migration{2, kV2},
@@ -354,6 +408,7 @@ constexpr std::array kMigrations = {
     Migration{7, kV7},
     Migration{8, kV8},
     Migration{9, kV9},
+    Migration{10, kV10},
 };
 
 struct Token {

@@ -13,8 +13,9 @@ namespace berth::meta::sql {
 // Looking up a manifest's parents: `+r.repository_id` keeps SQLite off the primary key (repository first,
 // which would scan the repository's every reference) and on manifest_ref_by_child (child digest, kind);
 // PostgreSQL reads the unary plus as a no-op.
+// A manifest's state; its subject, or the manifest it is attached to by the tag schema.
 inline constexpr std::string_view kManifestState =
-    "SELECT deleted_at, deleted_in, subject, media_type, artifact_type, size FROM manifest "
+    "SELECT deleted_at, deleted_in, COALESCE(subject, attached_to), media_type, artifact_type, size FROM manifest "
     "WHERE repository_id = ? AND digest = ?";
 inline constexpr std::string_view kLiveChildren =
     "SELECT r.child_digest FROM manifest_ref r "
@@ -24,16 +25,18 @@ inline constexpr std::string_view kLiveParents =
     "SELECT r.manifest_digest FROM manifest_ref r "
     "JOIN manifest m ON m.repository_id = r.repository_id AND m.digest = r.manifest_digest "
     "WHERE +r.repository_id = ? AND r.child_digest = ? AND r.kind = 'manifest' AND m.deleted_at IS NULL";
-// The next layer of a walk down a version in one statement: index children, then referrers. Parameters:
-// repository, digest, repository, digest.
+// The next layer of a walk down a version in one statement: index children, referrers, then tag-schema
+// attachments (ManifestRecord::attached_to). Parameters: repository, digest, three times.
 inline constexpr std::string_view kLiveBelow =
     "SELECT r.child_digest FROM manifest_ref r "
     "JOIN manifest m ON m.repository_id = r.repository_id AND m.digest = r.child_digest "
     "WHERE r.repository_id = ? AND r.manifest_digest = ? AND r.kind = 'manifest' AND m.deleted_at IS NULL "
-    "UNION ALL SELECT digest FROM manifest WHERE repository_id = ? AND subject = ? AND deleted_at IS NULL";
+    "UNION ALL SELECT digest FROM manifest WHERE repository_id = ? AND subject = ? AND deleted_at IS NULL "
+    "UNION ALL SELECT digest FROM manifest WHERE repository_id = ? AND attached_to = ? AND deleted_at IS NULL";
 inline constexpr std::string_view kAnyBelow =
     "SELECT child_digest FROM manifest_ref WHERE repository_id = ? AND manifest_digest = ? AND kind = 'manifest' "
-    "UNION ALL SELECT digest FROM manifest WHERE repository_id = ? AND subject = ?";
+    "UNION ALL SELECT digest FROM manifest WHERE repository_id = ? AND subject = ? "
+    "UNION ALL SELECT digest FROM manifest WHERE repository_id = ? AND attached_to = ?";
 inline constexpr std::string_view kAnyChildren =
     "SELECT child_digest FROM manifest_ref WHERE repository_id = ? AND manifest_digest = ? AND kind = 'manifest'";
 inline constexpr std::string_view kBlobsOfManifest =
@@ -125,6 +128,7 @@ inline constexpr std::string_view kRepositoriesWithoutVersions =
     "SELECT id, name FROM repository WHERE versions_ready = 0 AND deleted_at IS NULL ORDER BY id LIMIT ?";
 inline constexpr std::string_view kTopLevelManifests =
     "SELECT m.digest, m.media_type, m.created_at FROM manifest m WHERE m.repository_id = ? AND m.subject IS NULL "
+    "AND m.attached_to IS NULL "
     "AND m.deleted_at IS NULL AND NOT EXISTS (SELECT 1 FROM manifest_ref r JOIN manifest p "
     "ON p.repository_id = r.repository_id AND p.digest = r.manifest_digest WHERE +r.repository_id = m.repository_id "
     "AND r.child_digest = m.digest AND r.kind = 'manifest' AND p.deleted_at IS NULL) ORDER BY m.created_at, m.digest";

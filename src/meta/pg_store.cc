@@ -4,6 +4,7 @@
 #include "meta/pg_db.h"
 #include "meta/pg_identity_store.h"
 #include "meta/sql_collector_store_impl.h"
+#include "meta/sql_webhook_store_impl.h"
 #include "meta/sql_metadata_store_impl.h"
 #include "meta/sql_package_policies_impl.h"
 #include "meta/sql_package_store_impl.h"
@@ -17,6 +18,7 @@ namespace berth::meta {
 template class SqlMetadataStore<pg::Pool>;
 template class SqlPackageStore<pg::Pool>;
 template class SqlCollectorStore<pg::Pool>;
+template class SqlWebhookStore<pg::Pool>;
 
 using pg::Connection;
 
@@ -51,12 +53,13 @@ Status apply_migrations(Connection& c) {
 struct PgStore::Impl {
   // The identity side runs on the same pool, through the same pg::transact: one pool, one retry policy
   // for both interfaces.
-  explicit Impl(pg::Endpoint endpoint) : pool(std::move(endpoint), kMaxConnections), identity(pool), packages(pool), collector(pool) {}
+  explicit Impl(pg::Endpoint endpoint) : pool(std::move(endpoint), kMaxConnections), identity(pool), packages(pool), collector(pool), webhooks(pool) {}
 
   pg::Pool pool;
   PgIdentityStore identity;  // runs on `pool`: declared after it, so destroyed before it
   SqlPackageStore<pg::Pool> packages;
   SqlCollectorStore<pg::Pool> collector;
+  SqlWebhookStore<pg::Pool> webhooks;
 };
 
 // The base runs on impl->pool, which lives on the heap: moving the pointer into impl_ does not move it.
@@ -66,6 +69,7 @@ PgStore::~PgStore() = default;
 IdentityStore& PgStore::identity() { return impl_->identity; }
 PackageStore& PgStore::packages() { return impl_->packages; }
 CollectorStore& PgStore::collector() { return impl_->collector; }
+WebhookStore& PgStore::webhooks() { return impl_->webhooks; }
 
 Result<std::unique_ptr<PgStore>> PgStore::open(const std::string& url) {
   auto endpoint = pg::Endpoint::parse(url);

@@ -107,7 +107,8 @@ inline constexpr std::string_view kGetManifestByTag =
 // Same repository + digest means the same bytes: the first row stands, created_at included.
 inline constexpr std::string_view kInsertManifest =
     "INSERT INTO manifest (repository_id, digest, media_type, artifact_type, content, subject, annotations, "
-    "size, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (repository_id, digest) DO NOTHING";
+    "size, created_at, attached_to) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (repository_id, digest) "
+    "DO NOTHING";
 inline constexpr std::string_view kInsertManifestRef =
     "INSERT INTO manifest_ref (repository_id, manifest_digest, child_digest, kind) VALUES (?, ?, ?, ?) "
     "ON CONFLICT DO NOTHING";

@@ -426,6 +426,12 @@ Status SqlMetadataStore<Pool>::put_manifest(const ManifestRecord& manifest, cons
     const std::string& digest = manifest.digest.str();
     META_TRY(state, versions::manifest_state(c, repo_id, digest));
     const bool was_live = state && !state->deleted;
+    // Attached by the tag schema only to a live manifest of the repository (ManifestRecord::attached_to).
+    std::optional<std::string> attached_to;
+    if (manifest.attached_to && !manifest.subject && !state && manifest.attached_to->str() != digest) {
+      META_TRY(target, versions::manifest_state(c, repo_id, manifest.attached_to->str()));
+      if (target && !target->deleted) attached_to = manifest.attached_to->str();
+    }
     if (state && state->deleted) {
       BERTH_RETURN_IF_ERROR(sql::run(c, sql::kReviveManifest, repo_id, digest));
     } else if (!state) {
@@ -434,8 +440,11 @@ Status SqlMetadataStore<Pool>::put_manifest(const ManifestRecord& manifest, cons
       if (manifest.subject) subject = manifest.subject->str();
       st.bind(1, repo_id).bind(2, digest).bind(3, manifest.media_type).bind_optional(4, manifest.artifact_type);
       st.bind_blob(5, manifest.content).bind_optional(6, subject).bind(7, manifest.annotations_json);
-      BERTH_RETURN_IF_ERROR(st.bind(8, sql::to_sql(manifest.content.size())).bind(9, now).run());
+      st.bind(8, sql::to_sql(manifest.content.size())).bind(9, now).bind_optional(10, attached_to);
+      BERTH_RETURN_IF_ERROR(st.run());
     }
+    // Belongs to another manifest's version (a referrer, or attached): no version of its own.
+    const bool belongs = manifest.subject || attached_to || (state && state->subject);
     for (const std::string& child : held_blobs) {
       BERTH_RETURN_IF_ERROR(store_detail::hold_linked_blob(c, repo_id, child));
       BERTH_RETURN_IF_ERROR(sql::run(c, sql::kInsertManifestRef, repo_id, digest, child, "blob"));
@@ -450,15 +459,23 @@ Status SqlMetadataStore<Pool>::put_manifest(const ManifestRecord& manifest, cons
       BERTH_RETURN_IF_ERROR(tag_rules::move_floating_tags(c, repo, rules, *tag, digest, now));
       BERTH_RETURN_IF_ERROR(store_detail::bump_tag_version(c, repo_id));
     }
+    // A push by tag is announced to webhooks (by digest alone, it is a platform or a referrer on its way
+    // to an index, or a build's intermediate: nothing a person named).
+    const auto announce = [&](int64_t version_id) -> Status {
+      if (!tag || belongs) return Status::Ok();
+      return webhook_events::record(c, repo_id, repo.owner, "published", digest, version_id,
+                                    [&] { return sql::texts(c, sql::kTagsOfManifest, repo_id, digest); }, now);
+    };
     if (was_live) {
       // Only a tag can have changed: the version (if this is one) was updated now.
       if (!tag) return Status::Ok();
       META_TRY(version, versions::live_version_of(c, repo_id, digest));
       if (version) BERTH_RETURN_IF_ERROR(sql::run(c, sql::kTouchVersion, now, *version));
+      BERTH_RETURN_IF_ERROR(announce(version.value_or(0)));
       return sql::run(c, sql::kTouchRepository, now, repo_id);
     }
     META_TRY(limits, quota::before_push(c, repo));
-    if (manifest.subject) {
+    if (belongs) {
       BERTH_RETURN_IF_ERROR(versions::refresh_versions_holding(c, repo, digest, now));
     } else {
       versions::VersionFacts facts{.media_type = manifest.media_type,
@@ -467,7 +484,7 @@ Status SqlMetadataStore<Pool>::put_manifest(const ManifestRecord& manifest, cons
                                    .source = manifest.source,
                                    .licenses = manifest.licenses};
       META_TRY(id, versions::start_version(c, repo, digest, facts, now));
-      (void)id;
+      BERTH_RETURN_IF_ERROR(announce(id));
     }
     BERTH_RETURN_IF_ERROR(quota::after_push(c, repo, manifest.repository, limits));
     return sql::run(c, sql::kTouchRepository, now, repo_id);

@@ -3,6 +3,7 @@
 #include "meta/migrations.h"
 #include "meta/queries.h"
 #include "meta/sql_collector_store_impl.h"
+#include "meta/sql_webhook_store_impl.h"
 #include "meta/sql_metadata_store_impl.h"
 #include "meta/sql_package_policies_impl.h"
 #include "meta/sql_package_store_impl.h"
@@ -17,6 +18,7 @@ namespace berth::meta {
 template class SqlMetadataStore<sqlite::Pool>;
 template class SqlPackageStore<sqlite::Pool>;
 template class SqlCollectorStore<sqlite::Pool>;
+template class SqlWebhookStore<sqlite::Pool>;
 
 using sqlite::Connection;
 
@@ -44,12 +46,13 @@ Status apply_migrations(Connection& c) {
 }  // namespace
 
 struct SqliteStore::Impl {
-  explicit Impl(const std::filesystem::path& file) : pool(file, kMaxConnections), identity(pool), packages(pool), collector(pool) {}
+  explicit Impl(const std::filesystem::path& file) : pool(file, kMaxConnections), identity(pool), packages(pool), collector(pool), webhooks(pool) {}
 
   sqlite::Pool pool;
   SqliteIdentityStore identity;  // over the same pool: declared after it, so destroyed before it
   SqlPackageStore<sqlite::Pool> packages;
   SqlCollectorStore<sqlite::Pool> collector;
+  SqlWebhookStore<sqlite::Pool> webhooks;
 };
 
 // The base runs on impl->pool, which lives on the heap: moving the pointer into impl_ does not move it.
@@ -59,6 +62,7 @@ SqliteStore::~SqliteStore() = default;
 IdentityStore& SqliteStore::identity() { return impl_->identity; }
 PackageStore& SqliteStore::packages() { return impl_->packages; }
 CollectorStore& SqliteStore::collector() { return impl_->collector; }
+WebhookStore& SqliteStore::webhooks() { return impl_->webhooks; }
 
 Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::filesystem::path& file) {
   auto conn = Connection::open(file);

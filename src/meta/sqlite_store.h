@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "meta/collector_store.h"
+#include "meta/webhook_store.h"
 #include "meta/identity_store.h"
 #include "meta/package_store.h"
 #include "meta/sql_metadata_store.h"
@@ -31,6 +32,8 @@ class SqliteStore final : public SqlMetadataStore<sqlite::Pool> {
   PackageStore& packages();
   // What garbage collection and fsck use (blob states, links, the collector's lease); lives as long as this.
   CollectorStore& collector();
+  // Webhooks and their outbox of deliveries; lives as long as this.
+  WebhookStore& webhooks();
 
  private:
   struct Impl;

@@ -23,6 +23,7 @@
 #include "meta/queries.h"
 #include "meta/sql_common.h"
 #include "meta/sql_rows.h"
+#include "meta/webhook_events_impl.h"
 
 namespace berth::meta::versions {
 
@@ -45,7 +46,7 @@ Status lock_repository(Connection& c, int64_t repo_id) {
 
 struct ManifestState {
   bool deleted = false;
-  std::optional<std::string> subject;
+  std::optional<std::string> subject;  // or the manifest it is attached to (ManifestRecord::attached_to)
 };
 
 template <class Connection>
@@ -108,7 +109,8 @@ Result<std::vector<std::string>> members(Connection& c, int64_t repo_id, const s
   std::set<std::string> seen{root};
   for (size_t i = 0; i < out.size(); ++i) {
     const std::string at = out[i];
-    META_TRY(below, sql::texts(c, walk == Walk::live ? sql::kLiveBelow : sql::kAnyBelow, repo_id, at, repo_id, at));
+    META_TRY(below, sql::texts(c, walk == Walk::live ? sql::kLiveBelow : sql::kAnyBelow, repo_id, at, repo_id, at,
+                                         repo_id, at));
     for (auto& d : below) {
       if (seen.insert(d).second) out.push_back(std::move(d));
     }
@@ -337,6 +339,8 @@ Status delete_members(Connection& c, const Repo& repo, const std::vector<std::st
 template <class Connection>
 Status delete_version(Connection& c, const Repo& repo, int64_t id, const std::string& root, bool with_package,
                       int64_t now) {
+  BERTH_RETURN_IF_ERROR(webhook_events::record(c, repo.id, repo.owner, "deleted", root, id,
+                                               [&] { return sql::texts(c, sql::kTagsOfManifest, repo.id, root); }, now));
   META_TRY(candidates, members(c, repo.id, root, Walk::live));
   BERTH_RETURN_IF_ERROR(delete_members(c, repo, candidates, id, now));
   BERTH_RETURN_IF_ERROR(count_blob_set(c, repo, id, -1));
@@ -389,7 +393,9 @@ Status restore_version(Connection& c, const Repo& repo, int64_t id, const std::s
   BERTH_RETURN_IF_ERROR(count_versions(c, repo, +1, now));
   // Children that were pushed again on their own meanwhile are versions again: this one takes them back.
   BERTH_RETURN_IF_ERROR(adopt_children(c, repo, id, root, now));
-  return refresh_blobs(c, repo, id, root, true);
+  BERTH_RETURN_IF_ERROR(refresh_blobs(c, repo, id, root, true));
+  return webhook_events::record(c, repo.id, repo.owner, "restored", root, id,
+                                [&] { return sql::texts(c, sql::kTagsOfManifest, repo.id, root); }, now);
 }
 
 // Builds the versions of a repository whose manifests predate the package model (migration 4).

@@ -71,6 +71,22 @@ bool is_valid_tag(std::string_view tag) {
   return true;
 }
 
+std::optional<Digest> tag_schema_subject(std::string_view tag) {
+  constexpr std::string_view kPrefix = "sha256-";
+  constexpr size_t kHex = 64;
+  if (!tag.starts_with(kPrefix) || tag.size() < kPrefix.size() + kHex) return std::nullopt;
+  std::string_view suffix = tag.substr(kPrefix.size() + kHex);
+  if (!suffix.empty()) {
+    if (suffix.front() != '.' || suffix.size() < 2 || suffix.size() > 17) return std::nullopt;
+    for (char c : suffix.substr(1)) {
+      if (c < 'a' || c > 'z') return std::nullopt;
+    }
+  }
+  auto digest = Digest::parse("sha256:" + std::string(tag.substr(kPrefix.size(), kHex)));
+  if (!digest.ok()) return std::nullopt;
+  return std::move(digest).value();
+}
+
 Result<Reference> Reference::parse(std::string_view text) {
   // Tags cannot contain ':', so a colon is an unambiguous sign the client meant a digest.
   if (text.find(':') != std::string_view::npos) {

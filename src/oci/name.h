@@ -1,6 +1,7 @@
 // Repository names, tags and manifest references, per the distribution-spec grammar.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -16,6 +17,11 @@ inline constexpr size_t kMaxRepositoryNameLength = 255;
 bool is_valid_repository_name(std::string_view name);
 // [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}
 bool is_valid_tag(std::string_view tag);
+
+// The manifest a tag of the tag schema names: `sha256-<64 hex>` (the referrers tag schema's index) or
+// with a suffix of lowercase letters (cosign's `.sig`, `.att`, `.sbom`, containers/image's sigstore
+// attachments). nullopt for any other tag.
+std::optional<Digest> tag_schema_subject(std::string_view tag);
 
 // The <reference> of /v2/<name>/manifests/<reference>: a tag or a digest.
 class Reference {

@@ -134,6 +134,7 @@ Result<PutManifestResult> Registry::put_manifest(const std::string& repository, 
   }
   std::optional<std::string> tag;
   if (reference.is_tag()) tag = reference.tag();
+  if (tag && !parsed->subject) record.attached_to = oci::tag_schema_subject(*tag);
   BERTH_RETURN_IF_ERROR(meta_.put_manifest(record, refs, tag, now()));
   return PutManifestResult{digest, record.subject};
 }

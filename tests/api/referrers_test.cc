@@ -113,5 +113,40 @@ TEST_F(ReferrersTest, MalformedDigestIsDigestInvalid) {
   EXPECT_TRUE(IsOciError(referrers(repo, "sha256:nothex"), 400, "DIGEST_INVALID"));
 }
 
+TEST_F(ReferrersTest, ATagSchemaSignatureJoinsItsImagesVersionButIsNoReferrer) {
+  // cosign and containers/image store a signature as a manifest without subject, tagged
+  // sha256-<hex of the image>.sig: it belongs to the image's version, and goes and comes back with it.
+  auto repo = unique_repo("tagschema");
+  auto image = push_image(repo, "v1");
+  const std::string sig_tag = "sha256-" + image.digest.substr(7) + ".sig";
+  auto signature = push_image(repo, sig_tag);
+  auto lonely = push_image(repo, "sha256-" + std::string(64, 'e') + ".sig");  // names no manifest here
+
+  const std::string owner = repo.substr(0, repo.find('/'));
+  const std::string versions_path =
+      "/api/v3/users/" + owner + "/packages/container/" + url_encode(repo.substr(repo.find('/') + 1)) + "/versions";
+  auto versions = client().get(versions_path).json();
+  std::map<std::string, nlohmann::json> by_name;
+  for (const auto& v : versions) by_name[v["name"].get<std::string>()] = v;
+  EXPECT_EQ(by_name.size(), 2u) << versions.dump(2);
+  EXPECT_FALSE(by_name.count(signature.digest)) << "the signature is a version of its own";
+  ASSERT_TRUE(by_name.count(image.digest));
+  ASSERT_TRUE(by_name.count(lonely.digest)) << "a .sig tag naming no manifest here is an ordinary version";
+  EXPECT_NE(by_name[image.digest].dump().find(signature.digest), std::string::npos)
+      << "the image's version does not show its signature: " << by_name[image.digest].dump(2);
+
+  auto listed = referrers(repo, image.digest).json();
+  EXPECT_TRUE(listed["manifests"].empty()) << "a tag-schema signature has no subject: " << listed.dump();
+
+  // Deleting the image's version takes the signature with it; restoring brings both back.
+  const std::string version = versions_path + "/" + std::to_string(by_name[image.digest]["id"].get<int64_t>());
+  ASSERT_EQ(client().del(version).status, 204);
+  EXPECT_EQ(client().get("/v2/" + repo + "/manifests/" + sig_tag).status, 404);
+  ASSERT_EQ(client().request("POST", version + "/restore").status, 204);
+  auto back = client().get("/v2/" + repo + "/manifests/" + sig_tag);
+  EXPECT_EQ(back.status, 200);
+  EXPECT_EQ(back.header("Docker-Content-Digest"), signature.digest);
+}
+
 }  // namespace
 }  // namespace berth::test

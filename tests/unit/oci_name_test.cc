@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 namespace berth::oci {
 namespace {
@@ -156,4 +157,19 @@ TEST(Reference, FactoriesBuildTheRightKind) {
 }
 
 }  // namespace
+TEST(TagSchema, NamesTheManifestOfCosignAndSigstoreAttachmentTags) {
+  const std::string hex(64, 'a');
+  for (const std::string& tag : std::vector<std::string>{"sha256-" + hex + ".sig", "sha256-" + hex + ".att",
+                                                         "sha256-" + hex + ".sbom", "sha256-" + hex}) {
+    auto subject = tag_schema_subject(tag);
+    ASSERT_TRUE(subject.has_value()) << tag;
+    EXPECT_EQ(subject->str(), "sha256:" + hex) << tag;
+  }
+  for (const std::string& tag : std::vector<std::string>{"latest", "sha256-" + hex.substr(1) + ".sig", "sha256-" + hex + ".SIG",
+                                "sha256-" + hex + ".", "sha256-" + hex + "-sig", "sha512-" + hex + ".sig",
+                                "sha256-" + std::string(64, 'g') + ".sig", "sha256-" + hex + ".s1g"}) {
+    EXPECT_FALSE(tag_schema_subject(tag).has_value()) << tag;
+  }
+}
+
 }  // namespace berth::oci

@@ -18,6 +18,7 @@
 #include "meta/identity_store.h"
 #include "meta/metadata_store.h"
 #include "meta/package_store.h"
+#include "meta/webhook_store.h"
 #include "storage/blob_store.h"
 #include "storage/s3_client.h"
 
@@ -28,6 +29,7 @@ struct OpenedMetadata {
   meta::IdentityStore* identity = nullptr;  // owned by `store`
   meta::PackageStore* packages = nullptr;   // owned by `store`
   meta::CollectorStore* collector = nullptr;  // owned by `store`
+  meta::WebhookStore* webhooks = nullptr;     // owned by `store`
 };
 
 struct OpenedBlobs {

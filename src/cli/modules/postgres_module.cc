@@ -12,6 +12,7 @@ extern "C" __attribute__((visibility("default"))) Result<cli::modules::OpenedMet
   opened.identity = &(*store)->identity();
   opened.packages = &(*store)->packages();
   opened.collector = &(*store)->collector();
+  opened.webhooks = &(*store)->webhooks();
   opened.store = std::move(*store);
   return opened;
 }
