@@ -12,12 +12,12 @@ build_pkgs=(
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 test_pkgs=(
-  curl jq openssl python3
+  curl jq openssl python3 python3-nacl
   skopeo podman buildah containerd umoci busybox-static
   uidmap fuse-overlayfs slirp4netns docker-registry runc file
   postgresql-15
   ceph-mon ceph-osd ceph-mgr radosgw
-  nginx iproute2 gh
+  nginx iproute2 gh docker.io
 )
 
 pkgs=("${build_pkgs[@]}")
@@ -30,6 +30,15 @@ done
 if ((${#missing[@]})); then
   SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
   export DEBIAN_FRONTEND=noninteractive
+  # The tests start their own servers (PostgreSQL, radosgw, dockerd): packages must not start system-wide
+  # ones while they install (a dockerd of the system's would also rewrite iptables). Debian's way to say so
+  # is a policy-rc.d that refuses; one is put in place for the install if the machine has none.
+  policy=/usr/sbin/policy-rc.d
+  added_policy=""
+  if [[ ! -e $policy ]]; then
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null && $SUDO chmod 755 "$policy" && added_policy=1
+  fi
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  if [[ -n $added_policy ]]; then $SUDO rm -f "$policy"; fi
 fi
