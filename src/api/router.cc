@@ -2,10 +2,12 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 
 #include "api/distribution.h"
 #include "api/errors.h"
+#include "common/printable.h"
 #include "oci/name.h"
 
 namespace berth::api {
@@ -128,8 +130,24 @@ std::string DistributionApi::client_address(const http::Request& request) const 
   return request.remote_address;
 }
 
+namespace {
+// host[:port], an IPv6 literal in brackets, or a reg-name: letters, digits, '.', '-', '_' and ':'.
+bool valid_host(std::string_view host) {
+  if (host.empty() || host.size() > 255) return false;
+  return std::all_of(host.begin(), host.end(), [](unsigned char c) {
+    return std::isalnum(c) || c == '.' || c == '-' || c == '_' || c == ':' || c == '[' || c == ']';
+  });
+}
+
+}  // namespace
+
 http::Dispatch DistributionApi::on_request(http::Request& request) {
   request.remote_address = client_address(request);
+  // The Host header names this server in challenges and links: one that is no host[:port] (quotes,
+  // spaces, a second header's worth of text) is refused, as RFC 9112 §3.2 asks.
+  if (auto host = request.headers.get("Host"); host && !valid_host(*host)) {
+    return http::Dispatch::respond(error_response(Errc::invalid_argument, "invalid Host header"));
+  }
   if (options_.packages_api && PackagesApi::handles(request.path)) return options_.packages_api->on_request(request);
   Route route = parse_route(request.path);
   request.route_label = route_label(route.kind);
@@ -351,10 +369,10 @@ void DistributionApi::on_complete(const http::Request& request, int status, uint
     }
   }
   if (options_.access_log) {
-    // The path only: query strings and headers may carry credentials.
+    // The path only: query strings and headers may carry credentials. Escaped: one line per request.
     spdlog::info("access remote={} user={} method={} path={} status={} in={} out={} ms={:.2f}", request.remote_address,
-                 request.principal.empty() ? "-" : request.principal, request.method, request.path, status, bytes_in,
-                 bytes_out, seconds * 1000);
+                 request.principal.empty() ? "-" : request.principal, request.method, printable(request.path), status,
+                 bytes_in, bytes_out, seconds * 1000);
   }
 }
 

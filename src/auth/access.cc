@@ -7,6 +7,7 @@
 
 #include "auth/secrets.h"
 #include "common/base64.h"
+#include "common/printable.h"
 
 namespace berth::auth {
 
@@ -102,9 +103,19 @@ Result<Identity> AccessControl::login_with_token(const std::string& secret, cons
 Result<Identity> AccessControl::login_checked(const std::string* expected_user, const std::string& secret,
                                               const std::string& remote, int64_t* retry_after) {
   if (throttled(remote, retry_after)) return Status(Errc::too_many_requests, "too many failed logins, retry later");
-  const std::string user = expected_user ? *expected_user : std::string("(token only)");
   auto fail = [&](const std::string& why) -> Result<Identity> {
     record_failure(remote);
+    // The name is recorded only when it is an account's: a client that swapped user and password sends
+    // its token as the name, and anything else unknown is whatever an attacker typed.
+    std::string user = "(token only)";
+    if (expected_user) {
+      if (looks_like_token(*expected_user)) {
+        user = "(a token given as the username)";
+      } else {
+        auto account = store_.get_account(*expected_user);
+        user = account.ok() && *account ? *expected_user : "(unknown user)";
+      }
+    }
     audit(user + " (unauthenticated)", "login", user, "denied", remote, why);
     return Status(Errc::unauthorized, "invalid username or token");
   };
@@ -320,14 +331,15 @@ Result<AccessControl::IssuedToken> AccessControl::issue_token(const Identity& id
 
 void AccessControl::audit(const std::string& actor, std::string action, std::string target, std::string outcome,
                           const std::string& remote, std::string detail) {
+  // Every field may hold what a client sent (a name, a path): one line each, whatever it holds.
   meta::AuditEvent event;
   event.at = now();
-  event.actor = actor;
-  event.action = std::move(action);
-  event.target = std::move(target);
+  event.actor = printable(actor);
+  event.action = printable(action);
+  event.target = printable(target);
   event.outcome = std::move(outcome);
-  event.remote = remote;
-  event.detail = std::move(detail);
+  event.remote = printable(remote);
+  event.detail = printable(detail);
   (void)store_.record_audit(event);
 }
 

@@ -65,7 +65,16 @@ Result<Backends> open_metadata(const Config& config) {
     std::error_code ec;
     std::filesystem::create_directories(config.data, ec);
     if (ec) return Status(Errc::io_error, "cannot create data directory " + config.data + ": " + ec.message());
-    auto store = meta::SqliteStore::open(std::filesystem::path(config.data) / "berth.db");
+    // A data directory or database made readable by an older version (or by hand) is closed again.
+    const auto db_file = std::filesystem::path(config.data) / "berth.db";
+    std::filesystem::permissions(config.data, std::filesystem::perms::owner_all, ec);
+    for (const char* suffix : {"", "-wal", "-shm"}) {
+      const std::filesystem::path file = db_file.string() + suffix;
+      if (std::filesystem::exists(file, ec)) {
+        std::filesystem::permissions(file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write, ec);
+      }
+    }
+    auto store = meta::SqliteStore::open(db_file);
     if (!store.ok()) return Status(store.status().code(), "metadata (sqlite): " + store.status().message());
     b.identity = &(*store)->identity();
     b.packages = &(*store)->packages();

@@ -401,6 +401,15 @@ struct Server::Impl {
 
       Exchange x;
       fill_request(hp, remote, x.req);
+      // A Transfer-Encoding whose last coding is not chunked leaves the body's end unknowable: read as
+      // no body, the body would run as a second request (smuggling behind a forwarding proxy). RFC 9112
+      // §6.1: answer 400 and close.
+      if (!hp.chunked() && x.req.headers.get("Transfer-Encoding")) {
+        Response r = Response::json(400, R"({"errors":[{"code":"UNKNOWN","message":"Transfer-Encoding must end with chunked"}]})");
+        uint64_t out = 0;
+        co_await write_response(stream, x.req, r, false, plain, out);
+        break;
+      }
       x.keep_alive = hp.keep_alive();
       auto expect = x.req.headers.get("Expect");
       x.expect_continue = expect && iequals(*expect, "100-continue");

@@ -93,6 +93,8 @@ Result<ByteRange> parse_content_range(std::string_view header) {
     return invalid("Content-Range must be of the form first-last with decimal byte positions");
   }
   if (last < first) return invalid("Content-Range last byte position is before the first");
+  // Its length, last - first + 1, must fit: 0-18446744073709551615 would make a chunk of 0 bytes.
+  if (last == std::numeric_limits<uint64_t>::max()) return invalid("Content-Range last byte position is out of range");
   return ByteRange{first, last};
 }
 

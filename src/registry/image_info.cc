@@ -48,4 +48,19 @@ void add_config_labels(ImageInfo& info, std::string_view config_json) {
   if (labels != config->end()) add_from(info, *labels);
 }
 
+void add_helm_chart(ImageInfo& info, std::string_view config_json) {
+  auto doc = nlohmann::json::parse(config_json, nullptr, false);
+  if (!doc.is_object()) return;
+  nlohmann::json labels = nlohmann::json::object();
+  if (auto d = doc.find("description"); d != doc.end() && d->is_string()) {
+    labels["org.opencontainers.image.description"] = *d;
+  }
+  if (auto s = doc.find("sources"); s != doc.end() && s->is_array() && !s->empty() && s->front().is_string()) {
+    labels["org.opencontainers.image.source"] = s->front();
+  } else if (auto h = doc.find("home"); h != doc.end() && h->is_string()) {
+    labels["org.opencontainers.image.source"] = *h;
+  }
+  add_from(info, labels);
+}
+
 }  // namespace berth::registry

@@ -22,5 +22,9 @@ inline constexpr size_t kMaxDescriptionCharacters = 512;
 void add_annotations(ImageInfo& info, std::string_view annotations_json);
 // Fills what `info` lacks from an image config (its "config": {"Labels": {…}}).
 void add_config_labels(ImageInfo& info, std::string_view config_json);
+// Fills what `info` lacks from a Helm chart's config (Chart.yaml as JSON: "description", "sources",
+// "home"), for charts pushed without annotations.
+inline constexpr std::string_view kHelmConfigMediaType = "application/vnd.cncf.helm.config.v1+json";
+void add_helm_chart(ImageInfo& info, std::string_view config_json);
 
 }  // namespace berth::registry

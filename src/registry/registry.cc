@@ -224,7 +224,11 @@ ImageInfo Registry::describe_image(const std::string& repository, const oci::Par
   if (info.complete() || image->blobs.empty()) return info;
   const oci::Descriptor& config = image->blobs.front();  // parse_manifest puts the config first
   if (auto json = read_small_blob(config.digest, static_cast<uint64_t>(std::max<int64_t>(config.size, 0)))) {
-    add_config_labels(info, *json);
+    if (config.media_type == kHelmConfigMediaType) {
+      add_helm_chart(info, *json);
+    } else {
+      add_config_labels(info, *json);
+    }
   }
   return info;
 }

@@ -114,8 +114,13 @@ TEST(ContentRange, RejectsMalformed) {
   }
 }
 
-TEST(ContentRange, AcceptsMaximumValue) {
-  EXPECT_TRUE(RangeIs(parse_content_range("0-18446744073709551615"), 0, UINT64_MAX));
+TEST(ContentRange, AcceptsTheLargestPositionWhoseLengthFits) {
+  EXPECT_TRUE(RangeIs(parse_content_range("0-18446744073709551614"), 0, UINT64_MAX - 1));
+}
+
+TEST(ContentRange, RejectsALastPositionWhoseLengthOverflows) {
+  // 0-18446744073709551615 is 2^64 bytes: its length wraps to 0 (security review, finding 12).
+  EXPECT_FALSE(parse_content_range("0-18446744073709551615").ok());
 }
 
 }  // namespace
