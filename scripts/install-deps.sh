@@ -12,7 +12,7 @@ build_pkgs=(
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 test_pkgs=(
-  curl jq openssl python3 python3-nacl
+  curl jq openssl python3 python3-nacl python3-bcrypt
   skopeo podman buildah containerd umoci busybox-static
   uidmap fuse-overlayfs slirp4netns docker-registry runc file
   postgresql-15

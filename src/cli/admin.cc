@@ -11,6 +11,7 @@
 #include "cli/admin_support.h"
 #include "cli/admin_rules.h"
 #include "cli/admin_webhooks.h"
+#include "cli/admin_import.h"
 #include "cli/admin_teams.h"
 #include "cli/config.h"
 #include "cli/backends.h"
@@ -450,6 +451,7 @@ void add_admin_commands(CLI::App& app, std::function<int()>& run) {
   add_team_commands(*admin, run);
   add_rule_commands(*admin, *package, run);
   add_webhook_commands(*admin, run);
+  add_import_command(*admin, run);
 
   // ---- audit log ----
   {

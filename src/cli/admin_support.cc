@@ -46,14 +46,20 @@ std::string admin_option(const CLI::App* cmd, const std::string& name) {
   return {};
 }
 
-int with_admin_metadata(const CLI::App* cmd, const std::function<int(Backends&)>& body) {
+int with_admin_config(const CLI::App* cmd, const std::function<int(const Config&)>& body) {
   auto config = load_config_file(admin_option(cmd, "--config"));
   if (!config.ok()) return admin_fail(config.status().message());
   if (Status s = apply_environment(*config); !s.ok()) return admin_fail(s.message());
   if (std::string data = admin_option(cmd, "--data"); !data.empty()) config->data = data;
-  auto backends = open_metadata(*config);
-  if (!backends.ok()) return admin_fail(backends.status().message());
-  return body(*backends);
+  return body(*config);
+}
+
+int with_admin_metadata(const CLI::App* cmd, const std::function<int(Backends&)>& body) {
+  return with_admin_config(cmd, [&](const Config& config) {
+    auto backends = open_metadata(config);
+    if (!backends.ok()) return admin_fail(backends.status().message());
+    return body(*backends);
+  });
 }
 
 std::string human_bytes(uint64_t bytes) {

@@ -36,6 +36,10 @@ inline void on_admin_run(std::function<int()>& run, CLI::App* cmd, std::function
   cmd->callback([&run, action = std::move(action)] { run = action; });
 }
 
+// The configuration `serve` would use (configuration file, then BERTH_* variables, then --data), for
+// commands that open more than the metadata.
+int with_admin_config(const CLI::App* cmd, const std::function<int(const Config&)>& body);
+
 // Opens the registry's metadata the way `serve` finds it (configuration file, then BERTH_* variables,
 // then --data) and runs `body` on it; a failure to open is reported like any other.
 int with_admin_metadata(const CLI::App* cmd, const std::function<int(Backends&)>& body);

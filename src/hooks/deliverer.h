@@ -39,7 +39,8 @@ class Deliverer {
   // Claims what is due and sends it. Returns the number of deliveries attempted.
   Result<size_t> run_once();
 
-  // The POST itself (http:// and https://, certificates verified against the system's roots).
+  // The POST itself (http/client.h: http:// and https://, certificates verified against the system's
+  // roots, a deadline on every step).
   static PostResult post(const std::string& url, const std::vector<std::pair<std::string, std::string>>& headers,
                          const std::string& body, int64_t timeout_seconds);
 

@@ -1,6 +1,6 @@
 // Garbage collection racing real work (docs/lifecycle.md, "The collector's invariant"): two nodes of one
-// registry take 100 concurrent pushes of images that share base layers, while images are deleted and
-// pushed again and `berth gc` passes run in a loop with a one-second grace period and a zero restore
+// registry take 100 concurrent pushes of images that share base layers, while images are deleted, pushed
+// again and restored, and `berth gc` passes run in a loop with a one-second grace period and a zero restore
 // window (so deleted images are purged and their blobs collected while other pushes HEAD and reuse the
 // same layers). Afterwards every image that is live pulls whole with the right digests (over HTTP, and
 // with skopeo), `berth fsck --verify` is clean, and no unreferenced blob is left.
@@ -129,7 +129,7 @@ TEST_F(GcRaceTest, ConcurrentPushesDeletesAndCollectionsLoseNoImage) {
 
   std::mutex mu;  // guards RaceImage::live and `errors`
   std::vector<std::string> errors;
-  std::atomic<int> next{0}, lost_races{0}, deletes{0}, repushes{0}, passes{0};
+  std::atomic<int> next{0}, lost_races{0}, deletes{0}, repushes{0}, restores{0}, passes{0};
   std::atomic<bool> pushing{true};
 
   // The collector: whole passes back to back, on the data both nodes share.
@@ -143,8 +143,9 @@ TEST_F(GcRaceTest, ConcurrentPushesDeletesAndCollectionsLoseNoImage) {
       ++passes;
     }
   });
-  // Deletes images already pushed and pushes some of them again (which brings a deleted version back,
-  // or pushes it anew once purged): every delete is followed by a collection that may purge it.
+  // Deletes images already pushed, pushes some of them again (which brings a deleted version back, or
+  // pushes it anew once purged) and restores others: every delete is followed by a collection that may
+  // purge it.
   std::thread deleter([&] {
     std::mt19937 random(7);
     HttpClient http = b_->client();
@@ -161,13 +162,34 @@ TEST_F(GcRaceTest, ConcurrentPushesDeletesAndCollectionsLoseNoImage) {
       }
       im.live = false;
       ++deletes;
-      if (deletes % 2 == 0) {
+      if (deletes % 3 == 0) {
         std::string error;
         if (!push(http, im, lost_races, error)) {
           errors.push_back("push again " + im.tag + ": " + error);
         } else {
           im.live = true;
           ++repushes;
+        }
+      } else if (deletes % 3 == 1) {
+        // Restored through the packages API, racing the purge of a zero restore window: either the
+        // version comes back whole (it must then pull) or it is gone (404), never half.
+        const std::string owner = im.repo.substr(0, im.repo.find('/'));
+        const std::string versions = "/api/v3/users/" + owner + "/packages/container/" +
+                                     url_encode(im.repo.substr(im.repo.find('/') + 1)) + "/versions";
+        auto listed = http.get(versions + "?state=deleted&per_page=100");
+        int64_t id = 0;
+        if (listed.status == 200) {
+          for (const auto& v : nlohmann::json::parse(listed.body)) {
+            if (v["name"] == im.digest) id = v["id"].get<int64_t>();
+          }
+        }
+        if (id == 0) continue;  // purged already
+        auto restored = http.request("POST", versions + "/" + std::to_string(id) + "/restore");
+        if (restored.status == 204) {
+          im.live = true;
+          ++restores;
+        } else if (restored.status != 404) {
+          errors.push_back("restore " + im.tag + ": " + restored.describe());
         }
       }
     }
@@ -239,10 +261,12 @@ TEST_F(GcRaceTest, ConcurrentPushesDeletesAndCollectionsLoseNoImage) {
   RecordProperty("live_images", live);
   RecordProperty("deletes", deletes.load());
   RecordProperty("pushed_again", repushes.load());
+  RecordProperty("restored", restores.load());
   RecordProperty("gc_passes", passes.load());
   RecordProperty("pushes_that_lost_the_grace_race", lost_races.load());
   EXPECT_GT(passes.load(), 3) << "the collector hardly ran: the race was not exercised";
   EXPECT_GT(deletes.load(), 5);
+  EXPECT_GT(restores.load(), 0) << "no restore raced the collector";
   EXPECT_GT(live, kImages / 2);
 }
 
