@@ -110,6 +110,7 @@ Result<Config> load_config_file(const std::string& path) {
             read(root["http"], "header_limit_bytes", c.header_limit_bytes, error, "http.") &&
             read(root["http"], "idle_timeout_seconds", c.idle_timeout_seconds, error, "http.") &&
             read(root["http"], "header_timeout_seconds", c.header_timeout_seconds, error, "http.") &&
+            read(root["http"], "max_connections", c.max_connections, error, "http.") &&
             read(root["http"], "shutdown_grace_seconds", c.shutdown_grace_seconds, error, "http.") &&
             read(root["limits"], "max_manifest_bytes", c.max_manifest_bytes, error, "limits.") &&
             read(root["uploads"], "expire_after_seconds", c.upload_expire_after_seconds, error, "uploads.") &&
@@ -213,6 +214,12 @@ Status apply_environment(Config& c) {
   }
   if (auto v = env("BERTH_RETENTION_INTERVAL_SECONDS"); v && !parse_number(v, c.retention_interval_seconds)) {
     return Status(Errc::invalid_argument, "BERTH_RETENTION_INTERVAL_SECONDS must be a number");
+  }
+  if (auto v = env("BERTH_HTTP_MAX_CONNECTIONS"); v && !parse_number(v, c.max_connections)) {
+    return Status(Errc::invalid_argument, "BERTH_HTTP_MAX_CONNECTIONS must be a number");
+  }
+  if (auto v = env("BERTH_HTTP_HEADER_TIMEOUT_SECONDS"); v && !parse_number(v, c.header_timeout_seconds)) {
+    return Status(Errc::invalid_argument, "BERTH_HTTP_HEADER_TIMEOUT_SECONDS must be a number");
   }
   if (auto v = env("BERTH_WEBHOOK_FIRST_RETRY_SECONDS"); v && !parse_number(v, c.webhook_first_retry_seconds)) {
     return Status(Errc::invalid_argument, "BERTH_WEBHOOK_FIRST_RETRY_SECONDS must be a number");

@@ -44,6 +44,8 @@ struct Config {
   size_t max_manifest_bytes = 4 * 1024 * 1024;
   int idle_timeout_seconds = 120;
   int header_timeout_seconds = 30;
+  // Connections at once; 0: the open-file limit (raised to its hard limit at start) less a reserve.
+  size_t max_connections = 0;
   int shutdown_grace_seconds = 30;
   int64_t upload_expire_after_seconds = 24 * 3600;
   int upload_sweep_interval_seconds = 600;

@@ -114,6 +114,23 @@ std::function<void()> lifecycle_tick(lifecycle::Collector& collector, lifecycle:
   };
 }
 
+// Services often start with a soft open-file limit of 1,024: raised to the hard limit, so that connections,
+// not file descriptors, are what runs out; the cap (configured, or derived) keeps a reserve for the
+// database, blobs being written and served, and the blocking pool.
+size_t connection_cap(size_t configured) {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    rlimit raised = limit;
+    raised.rlim_cur = limit.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
+  }
+  if (configured > 0) return configured;
+  constexpr rlim_t kReserve = 128;
+  const rlim_t files = limit.rlim_cur == RLIM_INFINITY ? 1 << 20 : limit.rlim_cur;
+  // Each connection may hold a blob file open while it is served: half the rest for connections.
+  return files > 2 * kReserve ? static_cast<size_t>((files - kReserve) / 2) : 64;
+}
+
 int serve(const cli::Config& config) {
   auto level = spdlog::level::from_str(config.log_level);
   spdlog::set_level(level);
@@ -201,6 +218,7 @@ int serve(const cli::Config& config) {
   options.header_limit = config.header_limit_bytes;
   options.idle_timeout = std::chrono::seconds(config.idle_timeout_seconds);
   options.header_timeout = std::chrono::seconds(config.header_timeout_seconds);
+  options.max_connections = connection_cap(config.max_connections);
   options.shutdown_grace = std::chrono::seconds(config.shutdown_grace_seconds);
   options.tls_cert_file = config.tls_cert;
   options.tls_key_file = config.tls_key;

@@ -40,8 +40,10 @@ constexpr uint64_t kDiscardLimit = 1024 * 1024;      // unread bodies up to this
 // What the shutdown code may do to a session: close it if it is idle between requests.
 struct SessionControl {
   asio::any_io_executor executor;
-  bool idle = true;    // touched only on the session's own thread
-  bool alive = true;   // same
+  // Written on the session's own thread; read by the accept loop to choose a connection to close.
+  std::atomic<bool> idle{true};
+  std::atomic<bool> served{false};  // has answered a request (an idle one never has: likely an attack)
+  bool alive = true;   // touched only on the session's own thread
   std::function<void()> close;
 };
 
@@ -390,7 +392,8 @@ struct Server::Impl {
       HeaderParser hp;
       hp.header_limit(static_cast<std::uint32_t>(opt.header_limit));
       hp.body_limit(std::numeric_limits<std::uint64_t>::max());
-      lowest.expires_after(opt.idle_timeout);
+      // A new connection has header_timeout to send its first request; a kept-alive one may idle longer.
+      lowest.expires_after(ctl->served ? opt.idle_timeout : opt.header_timeout);
       co_await bhttp::async_read_header(stream, buffer, hp, asio::redirect_error(use_awaitable, ec));
       ctl->idle = false;
       if (ec) {
@@ -438,6 +441,7 @@ struct Server::Impl {
       }
       double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
       handler.on_complete(x.req, x.connection_ok ? status : 0, x.bytes_in, bytes_out, seconds);
+      ctl->served = true;
       if (!x.connection_ok || !x.keep_alive) break;
     }
   }
@@ -496,13 +500,46 @@ struct Server::Impl {
       co_await acceptor->async_accept(socket, asio::redirect_error(use_awaitable, ec));
       if (stopping || ec == asio::error::operation_aborted) break;
       if (ec) {
-        // Out of file descriptors or similar: back off instead of spinning.
+        // Out of file descriptors or similar: make room, and back off instead of spinning.
+        make_room();
         asio::steady_timer t(acceptor->get_executor(), std::chrono::milliseconds(50));
         co_await t.async_wait(asio::redirect_error(use_awaitable, ec));
         continue;
       }
+      if (opt.max_connections > 0 && sessions >= static_cast<int>(opt.max_connections) && !make_room()) {
+        socket.close(ec);  // every connection is busy: a fast close, not a wait
+        continue;
+      }
       asio::co_spawn(ctx, session(std::move(socket)), asio::detached);
     }
+  }
+
+  // At the connection cap: closes an idle connection — one that never sent a request first (what
+  // thousands of silent connections are), else any idle keep-alive one. False when none is idle.
+  bool make_room() {
+    std::shared_ptr<SessionControl> victim;
+    {
+      std::lock_guard lock(controls_mu);
+      for (const auto& c : controls) {
+        if (c->idle && !c->served) {
+          victim = c;
+          break;
+        }
+      }
+      if (!victim) {
+        for (const auto& c : controls) {
+          if (c->idle) {
+            victim = c;
+            break;
+          }
+        }
+      }
+    }
+    if (!victim) return false;
+    asio::post(victim->executor, [victim] {
+      if (victim->alive && victim->idle && victim->close) victim->close();
+    });
+    return true;
   }
 
   void begin_shutdown() {

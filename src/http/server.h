@@ -19,7 +19,10 @@ struct ServerOptions {
   unsigned io_threads = 0;            // 0: one per core
   unsigned blocking_threads = 8;      // for fsync, database writes, object storage calls
   size_t header_limit = 64 * 1024;    // long bearer tokens do not fit Beast's 8 KiB default
-  std::chrono::seconds header_timeout{30};   // to receive a whole request header
+  std::chrono::seconds header_timeout{30};   // to receive a whole request header, and a new connection's first
+  // Connections at once (0: no cap). Over it, an idle connection is closed to make room (one that never
+  // sent a request first), or the new one is closed at once when none is idle.
+  size_t max_connections = 0;
   std::chrono::seconds idle_timeout{120};    // keep-alive idle, and between body chunks / sends
   std::chrono::seconds shutdown_grace{30};   // how long in-flight requests may take after SIGTERM
   std::string tls_cert_file;          // both set: serve HTTPS only

@@ -142,7 +142,8 @@ Result<ManifestRecord> manifest_row(const Stmt& st) {
                         .created_at = st.column_int64(7),
                         .description = {},
                         .source = {},
-                        .licenses = {}};
+                        .licenses = {},
+                        .attached_to = std::nullopt};
 }
 
 // Runs a query expected to yield at most one manifest row.

@@ -124,7 +124,8 @@ Result<PutManifestResult> Registry::put_manifest(const std::string& repository, 
                               now(),
                               {},
                               {},
-                              {}};
+                              {},
+                              std::nullopt};
   if (!parsed->subject) {
     // A top-level manifest starts a version: what the packages API says of it.
     ImageInfo info = describe_image(repository, *parsed);
