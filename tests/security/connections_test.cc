@@ -17,6 +17,7 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "support/registry_process.h"
@@ -142,6 +143,49 @@ TEST(Connections, TheOpenFileSoftLimitIsRaisedToTheHardLimit) {
     found = true;
   }
   EXPECT_TRUE(found);
+}
+
+// The server's resident memory now (VmRSS), in KiB.
+long rss_kib(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.starts_with("VmRSS:")) return std::stol(line.substr(6));
+  }
+  return -1;
+}
+
+TEST(Connections, UnwantedBodiesAreDrainedNotBuffered) {
+  // Finding 3: anonymous POST /v2/ (answered 401 without reading the body) announcing 1 MiB and
+  // stopping a byte short, on 150 connections: the old server kept each body in memory.
+  RegistryProcess server(RegistryProcess::Options{.env = {{"BERTH_AUTH_ENABLED", "true"}}});
+  if (server.external()) GTEST_SKIP() << "needs a server started by the test";
+  constexpr size_t kBody = 1024 * 1024;
+  const long before = rss_kib(server.pid());
+  const std::string head = "POST /v2/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: " + std::to_string(kBody) + "\r\n\r\n";
+  const std::string body(kBody - 1, 'x');
+  std::vector<int> held;
+  for (int i = 0; i < 150; ++i) {
+    int fd = connect_to(server.port());
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::write(fd, head.data(), head.size()), static_cast<ssize_t>(head.size()));
+    size_t sent = 0;
+    while (sent < body.size()) {
+      ssize_t n = ::write(fd, body.data() + sent, body.size() - sent);
+      if (n <= 0) break;
+      sent += static_cast<size_t>(n);
+    }
+    held.push_back(fd);
+  }
+  std::this_thread::sleep_for(500ms);  // let the server read what was sent
+  const long after = rss_kib(server.pid());
+  RecordProperty("rss_growth_kib", static_cast<int>(after - before));
+  EXPECT_LT(after - before, 40 * 1024) << "RSS grew from " << before << " to " << after
+                                       << " KiB: the unwanted bodies were buffered";
+  int fresh = connect_to(server.port());
+  EXPECT_EQ(healthz_on(fresh, 2s), 200);
+  ::close(fresh);
+  for (int fd : held) ::close(fd);
 }
 
 }  // namespace
