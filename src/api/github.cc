@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/percent_encoding.h"
+
 namespace berth::api::github {
 
 http::Response json(int status, std::string body) {
@@ -75,21 +77,7 @@ std::string link_header(const std::string& url_without_query,
   return out;
 }
 
-std::string encode_component(std::string_view text) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(text.size());
-  for (unsigned char ch : text) {
-    if (std::isalnum(ch) || ch == '-' || ch == '.' || ch == '_' || ch == '~') {
-      out += static_cast<char>(ch);
-    } else {
-      out += '%';
-      out += kHex[ch >> 4];
-      out += kHex[ch & 15];
-    }
-  }
-  return out;
-}
+std::string encode_component(std::string_view text) { return percent_encode(text); }
 
 std::optional<std::string> decode_component(std::string_view text) {
   auto hex = [](char c) -> int {

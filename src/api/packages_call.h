@@ -94,6 +94,11 @@ struct Call {
   }
 };
 
+// A store's failure as GitHub answers it: 422 for what the caller sent wrong, 404 for a package that is
+// not there, 403 with the reason for a change a rule refused (an immutable tag, a quota), else 503/500
+// with the cause in the server log only.
+http::Response store_failure(const Status& s);
+
 // Package and version requests (everything under OWNER/packages).
 http::Response handle_packages(Call& call, const Target& target);
 // Berth's own endpoints (retention policies and runs, tag rules, the semver policy, quotas):

@@ -39,10 +39,6 @@ http::Response server_error(const Status& s) {
   spdlog::error("packages API: {}", s.message());
   return github::error(s.code() == Errc::unavailable ? 503 : 500, "Server Error");
 }
-// A rule refused the change (an immutable tag, a quota): GitHub answers a refused write 403 with its reason.
-http::Response refused_or_error(const Status& s) {
-  return s.code() == Errc::denied ? github::error(403, s.message()) : server_error(s);
-}
 http::Response no_content() {
   http::Response r;
   r.status = 204;
@@ -223,7 +219,7 @@ http::Response package_request(Call& call, const Target& t, const OwnerOf& owner
       return call.finish(invalid("A package named " + t.package + " exists again: the deleted one cannot be restored."),
                          accepted);
     }
-    if (!s.ok()) return call.finish(refused_or_error(s), accepted);
+    if (!s.ok()) return call.finish(store_failure(s), accepted);
     call.audit("package.restore", full);
     return call.finish(no_content(), accepted);
   }
@@ -238,7 +234,7 @@ http::Response package_request(Call& call, const Target& t, const OwnerOf& owner
 
   if (t.kind == Target::Kind::package) {
     auto deleted = store.delete_package(full, std::time(nullptr));
-    if (!deleted.ok()) return refused_or_error(deleted.status());
+    if (!deleted.ok()) return store_failure(deleted.status());
     if (!*deleted) return github::package_not_found();
     call.audit("package.delete", full);
     return call.finish(no_content(), accepted);
@@ -246,14 +242,14 @@ http::Response package_request(Call& call, const Target& t, const OwnerOf& owner
   const std::string target = full + "@" + std::to_string(*version_id);
   if (deletion) {
     auto deleted = store.delete_version(full, *version_id, std::time(nullptr));
-    if (!deleted.ok()) return refused_or_error(deleted.status());
+    if (!deleted.ok()) return store_failure(deleted.status());
     if (!*deleted) return not_found();
     call.audit("package.version.delete", target);
     return call.finish(no_content(), accepted);
   }
   auto restored = store.restore_version(full, *version_id, std::time(nullptr));
   if (!restored.ok()) {
-    return restored.status().code() == Errc::not_found ? not_found() : call.finish(refused_or_error(restored.status()), accepted);
+    return restored.status().code() == Errc::not_found ? not_found() : call.finish(store_failure(restored.status()), accepted);
   }
   http::Response r = no_content();
   std::string lost;
@@ -264,6 +260,15 @@ http::Response package_request(Call& call, const Target& t, const OwnerOf& owner
 }
 
 }  // namespace
+
+http::Response store_failure(const Status& s) {
+  switch (s.code()) {
+    case Errc::invalid_argument: return github::error(422, s.message());
+    case Errc::not_found: return github::package_not_found();
+    case Errc::denied: return github::error(403, s.message());
+    default: return server_error(s);
+  }
+}
 
 http::Response handle_packages(Call& call, const Target& t) {
   http::Response refusal;

@@ -25,12 +25,6 @@ using Package = std::optional<std::string>;  // unset: the owner's level
 constexpr std::string_view kReadScopes = "read:packages";
 constexpr std::string_view kChangeScopes = "delete:packages, read:packages";
 
-http::Response failed(const Status& s) {
-  if (s.code() == Errc::invalid_argument) return github::error(422, s.message());
-  if (s.code() == Errc::not_found) return github::package_not_found();
-  return github::error(s.code() == Errc::unavailable ? 503 : 500, "Server Error");
-}
-
 bool reading(const Call& call) { return call.request.method == "GET" || call.request.method == "HEAD"; }
 
 http::Response no_content(const Call& call) {
@@ -82,7 +76,7 @@ http::Response retention_policy(Call& call, const std::string& owner, const Pack
   const std::string target = package.value_or(owner);
   if (reading(call)) {
     auto record = package ? store.effective_retention(*package) : store.retention_of(owner, std::nullopt);
-    if (!record.ok()) return failed(record.status());
+    if (!record.ok()) return store_failure(record.status());
     if (!*record) {
       return call.finish(github::error(404, package ? "No retention policy applies to this package."
                                                     : "The owner has no retention policy."),
@@ -95,16 +89,16 @@ http::Response retention_policy(Call& call, const std::string& owner, const Pack
     if (!policy.ok()) return call.finish(github::error(422, policy.status().message()), kChangeScopes);
     const std::string canonical = policy->to_json();
     if (Status s = store.set_retention(owner, package, canonical, call.identity.actor(), std::time(nullptr)); !s.ok()) {
-      return failed(s);
+      return store_failure(s);
     }
     call.audit("retention.set", target, canonical);
     auto record = store.retention_of(owner, package);
-    if (!record.ok() || !*record) return failed(record.ok() ? Status(Errc::internal, "policy vanished") : record.status());
+    if (!record.ok() || !*record) return store_failure(record.ok() ? Status(Errc::internal, "policy vanished") : record.status());
     return call.finish(github::json(200, policy_body(**record).dump()), kChangeScopes);
   }
   if (method == "DELETE") {
     auto cleared = store.clear_retention(owner, package);
-    if (!cleared.ok()) return failed(cleared.status());
+    if (!cleared.ok()) return store_failure(cleared.status());
     if (!*cleared) {
       return call.finish(github::error(404, package ? "The package has no retention policy of its own."
                                                     : "The owner has no retention policy."),
@@ -123,10 +117,10 @@ http::Response retention_run(Call& call, const std::string& full) {
   const bool dry_run = flag == "true" || flag == "1";
   lifecycle::Retention engine(store);
   auto plan = engine.plan(full);
-  if (!plan.ok()) return failed(plan.status());
+  if (!plan.ok()) return store_failure(plan.status());
   if (dry_run) return call.finish(github::json(200, plan_body(*plan, true).dump()), kChangeScopes);
   auto done = engine.apply(*plan);
-  if (!done.ok()) return failed(done.status());
+  if (!done.ok()) return store_failure(done.status());
   for (const auto& d : done->deletions) {
     call.audit("retention.delete", full + "@" + std::to_string(d.version_id), d.reason);
   }
@@ -144,7 +138,7 @@ http::Response tag_rules(Call& call, const std::string& owner, const Package& pa
   const auto visible_here = [&](const meta::TagRule& r) { return !package || !r.package || *r.package == *package; };
   if (id_text.empty() && reading(call)) {
     auto rules = store.list_tag_rules(owner);
-    if (!rules.ok()) return failed(rules.status());
+    if (!rules.ok()) return store_failure(rules.status());
     json items = json::array();
     for (const auto& r : *rules) {
       if (!visible_here(r)) continue;
@@ -162,7 +156,7 @@ http::Response tag_rules(Call& call, const std::string& owner, const Package& pa
     }
     const std::string pattern = body["pattern"].get<std::string>();
     auto id = store.add_tag_rule(owner, package, pattern, call.identity.actor(), std::time(nullptr));
-    if (!id.ok()) return call.finish(failed(id.status()), kChangeScopes);
+    if (!id.ok()) return call.finish(store_failure(id.status()), kChangeScopes);
     call.audit("tag-rule.add", target, "id=" + std::to_string(*id) + " pattern=" + pattern);
     json created = {{"id", *id}, {"pattern", pattern}, {"scope", package ? "package" : "owner"}};
     return call.finish(github::json(201, created.dump()), kChangeScopes);
@@ -172,12 +166,12 @@ http::Response tag_rules(Call& call, const std::string& owner, const Package& pa
     auto [ptr, ec] = std::from_chars(id_text.data(), id_text.data() + id_text.size(), id);
     if (ec != std::errc() || ptr != id_text.data() + id_text.size()) return github::not_found();
     auto rules = store.list_tag_rules(owner);
-    if (!rules.ok()) return failed(rules.status());
+    if (!rules.ok()) return store_failure(rules.status());
     bool removable = false;
     for (const auto& r : *rules) removable = removable || (r.id == id && (!package || r.package == package));
     if (!removable) return github::not_found();
     auto removed = store.remove_tag_rule(owner, id);
-    if (!removed.ok()) return failed(removed.status());
+    if (!removed.ok()) return store_failure(removed.status());
     call.audit("tag-rule.remove", target, "id=" + std::to_string(id));
     return no_content(call);
   }
@@ -190,7 +184,7 @@ http::Response semver(Call& call, const std::string& full) {
   auto& store = *call.options.packages;
   if (reading(call)) {
     auto policy = store.semver_policy(full);
-    if (!policy.ok()) return failed(policy.status());
+    if (!policy.ok()) return store_failure(policy.status());
     return call.finish(github::json(200, json{{"policy", meta::semver_policy_name(*policy)}}.dump()), kReadScopes);
   }
   if (call.request.method == "PUT") {
@@ -202,7 +196,7 @@ http::Response semver(Call& call, const std::string& full) {
     if (!policy) {
       return call.finish(github::error(422, "Send {\"policy\": \"off\" | \"on\" | \"move-floating\"}."), kChangeScopes);
     }
-    if (Status s = store.set_semver_policy(full, *policy); !s.ok()) return failed(s);
+    if (Status s = store.set_semver_policy(full, *policy); !s.ok()) return store_failure(s);
     const std::string name(meta::semver_policy_name(*policy));
     call.audit("package.semver", full, "policy=" + name);
     return call.finish(github::json(200, json{{"policy", name}}.dump()), kChangeScopes);
@@ -222,7 +216,7 @@ http::Response quota(Call& call, const std::string& owner, const Package& packag
   if (!reading(call)) return github::not_found();
   auto& store = *call.options.packages;
   auto records = store.quotas(owner);
-  if (!records.ok()) return failed(records.status());
+  if (!records.ok()) return store_failure(records.status());
   std::optional<uint64_t> owner_limit;
   uint64_t owner_usage = 0;
   json packages = json::array();
@@ -242,7 +236,7 @@ http::Response quota(Call& call, const std::string& owner, const Package& packag
     return call.finish(github::json(200, owner_body.dump()), kReadScopes);
   }
   auto record = store.get_package(*package);
-  if (!record.ok()) return failed(record.status());
+  if (!record.ok()) return store_failure(record.status());
   if (!*record) return github::package_not_found();
   json body = {{"name", *package}, {"limit_bytes", limit_json(package_limit)}, {"usage_bytes", (*record)->size},
                {"owner", std::move(owner_body)}};

@@ -3,6 +3,8 @@
 // The low-level SHA256_CTX / SHA512_CTX API is deprecated in OpenSSL 3 but is the only one whose state is
 // a plain struct we can save and restore; it runs the same assembly (SHA-NI, AVX2) as EVP.
 #define OPENSSL_SUPPRESS_DEPRECATED
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/sha.h>
 
 #include <cstring>
@@ -15,17 +17,6 @@ struct Hasher::State {
 };
 
 namespace {
-constexpr char kHex[] = "0123456789abcdef";
-
-std::string to_hex(const unsigned char* bytes, size_t len) {
-  std::string out(len * 2, '\0');
-  for (size_t i = 0; i < len; ++i) {
-    out[2 * i] = kHex[bytes[i] >> 4];
-    out[2 * i + 1] = kHex[bytes[i] & 0xf];
-  }
-  return out;
-}
-
 // Saved states start with a tag and the struct size, so a state from another build or algorithm is refused.
 constexpr char kTag256 = '2';
 constexpr char kTag512 = '5';
@@ -56,12 +47,12 @@ std::string Hasher::hex_digest() const {
     SHA256_CTX copy = state_->sha256;
     unsigned char md[SHA256_DIGEST_LENGTH];
     SHA256_Final(md, &copy);
-    return to_hex(md, sizeof md);
+    return to_hex(std::string_view(reinterpret_cast<const char*>(md), sizeof md));
   }
   SHA512_CTX copy = state_->sha512;
   unsigned char md[SHA512_DIGEST_LENGTH];
   SHA512_Final(md, &copy);
-  return to_hex(md, sizeof md);
+  return to_hex(std::string_view(reinterpret_cast<const char*>(md), sizeof md));
 }
 
 std::string Hasher::save() const {
@@ -106,6 +97,29 @@ std::unique_ptr<Hasher> Hasher::restore(HashAlgorithm algorithm, std::string_vie
     h->state_->sha512 = ctx;
   }
   return h;
+}
+
+std::string to_hex(std::string_view bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(bytes.size() * 2, '\0');
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    const auto b = static_cast<unsigned char>(bytes[i]);
+    out[2 * i] = kHex[b >> 4];
+    out[2 * i + 1] = kHex[b & 0xf];
+  }
+  return out;
+}
+
+std::string hmac_sha256(std::string_view key, std::string_view data) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  // HMAC-SHA256 cannot fail for in-memory inputs short of memory exhaustion; an empty result then makes
+  // the signature wrong, which the peer reports, rather than crashing here.
+  if (!HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
+            data.size(), out, &len)) {
+    return std::string();
+  }
+  return std::string(reinterpret_cast<char*>(out), len);
 }
 
 std::string sha256_hex(std::string_view data) {

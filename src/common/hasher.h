@@ -42,5 +42,9 @@ class Hasher {
 // One-shot helpers.
 std::string sha256_hex(std::string_view data);
 std::string sha512_hex(std::string_view data);
+// The 32 raw bytes of HMAC-SHA256 of `data` under `key` (S3 request signing, webhook signatures).
+std::string hmac_sha256(std::string_view key, std::string_view data);
+// Lowercase hex of raw bytes.
+std::string to_hex(std::string_view bytes);
 
 }  // namespace berth

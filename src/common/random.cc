@@ -1,5 +1,7 @@
 #include "common/random.h"
 
+#include "common/hasher.h"
+
 #include <sys/random.h>
 
 #include <cerrno>
@@ -23,16 +25,9 @@ void random_bytes(void* out, size_t len) {
 }
 
 std::string random_hex(size_t bytes) {
-  static constexpr char kHex[] = "0123456789abcdef";
   std::string raw(bytes, '\0');
   random_bytes(raw.data(), raw.size());
-  std::string out(2 * bytes, '\0');
-  for (size_t i = 0; i < bytes; ++i) {
-    auto b = static_cast<unsigned char>(raw[i]);
-    out[2 * i] = kHex[b >> 4];
-    out[2 * i + 1] = kHex[b & 0xf];
-  }
-  return out;
+  return to_hex(raw);
 }
 
 }  // namespace berth

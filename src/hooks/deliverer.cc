@@ -10,15 +10,6 @@
 
 namespace berth::hooks {
 
-PostResult Deliverer::post(const std::string& url, const std::vector<std::pair<std::string, std::string>>& headers,
-                           const std::string& body, int64_t timeout_seconds) {
-  http::ClientRequest request{"POST", url, headers, body, timeout_seconds, {}};
-  // A receiver's answer is not kept: its status is the outcome.
-  auto answer = http::fetch(request, [](const char*, size_t) { return Status::Ok(); }, 64 * 1024);
-  if (!answer.ok()) return PostResult{0, answer.status().message()};
-  return PostResult{answer->status, {}};
-}
-
 Deliverer::Deliverer(meta::WebhookStore& store, DelivererOptions options, Clock clock)
     : store_(store), options_(std::move(options)), clock_(std::move(clock)) {}
 
@@ -43,8 +34,11 @@ Result<size_t> Deliverer::run_once() {
         {"X-GitHub-Delivery", d.delivery.guid},
         {"X-GitHub-Hook-ID", std::to_string(d.hook.id)},
         {"X-Hub-Signature-256", signature(d.hook.secret, body)}};
-    PostResult r = post(d.hook.url, headers, body, options_.timeout_seconds);
-    const bool delivered = r.status >= 200 && r.status < 300;
+    // http/client.h: a deadline on every step; the receiver's answer is not kept, its status is the outcome.
+    auto answer = http::fetch(http::ClientRequest{"POST", d.hook.url, headers, body, options_.timeout_seconds, {}},
+                              [](const char*, size_t) { return Status::Ok(); });
+    const int status = answer.ok() ? answer->status : 0;
+    const bool delivered = status >= 200 && status < 300;
     std::optional<int64_t> next;
     const int64_t attempts = d.delivery.attempts + 1;
     if (!delivered && attempts < options_.max_attempts) {
@@ -52,14 +46,15 @@ Result<size_t> Deliverer::run_once() {
       for (int64_t i = 1; i < attempts && delay < options_.max_retry_seconds; ++i) delay *= 2;
       next = now() + std::min(delay, options_.max_retry_seconds);
     }
-    std::string error = r.error;
-    if (error.empty() && !delivered) error = "answered " + std::to_string(r.status);
+    const std::string error = !answer.ok() ? answer.status().message()
+                              : delivered   ? std::string()
+                                            : "answered " + std::to_string(status);
     if (!delivered) {
       // The URL is the receiver's, not a secret; the body and the signature are never logged.
       spdlog::info("webhooks: delivery {} of hook {} to {}: {}{}", d.delivery.id, d.hook.id, d.hook.url, error,
                    next ? "; trying again later" : "; giving up");
     }
-    if (Status s = store_.record_attempt(d.delivery.id, delivered, r.status, error, next, now()); !s.ok()) {
+    if (Status s = store_.record_attempt(d.delivery.id, delivered, status, error, next, now()); !s.ok()) {
       return s;
     }
   }

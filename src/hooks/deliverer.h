@@ -25,12 +25,6 @@ struct DelivererOptions {
   int64_t keep_seconds = 30 * 86400;  // settled deliveries are forgotten after this
 };
 
-// One POST's outcome: the HTTP status (0 when there was none) and what went wrong.
-struct PostResult {
-  int status = 0;
-  std::string error;
-};
-
 class Deliverer {
  public:
   using Clock = std::function<int64_t()>;
@@ -38,11 +32,6 @@ class Deliverer {
 
   // Claims what is due and sends it. Returns the number of deliveries attempted.
   Result<size_t> run_once();
-
-  // The POST itself (http/client.h: http:// and https://, certificates verified against the system's
-  // roots, a deadline on every step).
-  static PostResult post(const std::string& url, const std::vector<std::pair<std::string, std::string>>& headers,
-                         const std::string& body, int64_t timeout_seconds);
 
  private:
   int64_t now() const;

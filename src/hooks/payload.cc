@@ -1,10 +1,8 @@
 #include "hooks/payload.h"
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
 #include <nlohmann/json.hpp>
 
+#include "common/hasher.h"
 #include "common/time.h"
 
 namespace berth::hooks {
@@ -41,17 +39,7 @@ std::string payload(const meta::PackageEvent& event, const meta::Webhook& hook, 
 }
 
 std::string signature(const std::string& secret, std::string_view body) {
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()), reinterpret_cast<const unsigned char*>(body.data()),
-       body.size(), mac, &len);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out = "sha256=";
-  for (unsigned int i = 0; i < len; ++i) {
-    out += kHex[mac[i] >> 4];
-    out += kHex[mac[i] & 15];
-  }
-  return out;
+  return "sha256=" + to_hex(hmac_sha256(secret, body));
 }
 
 }  // namespace berth::hooks

@@ -529,24 +529,19 @@ struct Server::Impl {
   // At the connection cap: closes an idle connection — one that never sent a request first (what
   // thousands of silent connections are), else any idle keep-alive one. False when none is idle.
   bool make_room() {
-    std::shared_ptr<SessionControl> victim;
+    std::shared_ptr<SessionControl> victim, idle_served;
     {
       std::lock_guard lock(controls_mu);
       for (const auto& c : controls) {
-        if (c->idle && !c->served) {
+        if (!c->idle) continue;
+        if (!c->served) {
           victim = c;
           break;
         }
-      }
-      if (!victim) {
-        for (const auto& c : controls) {
-          if (c->idle) {
-            victim = c;
-            break;
-          }
-        }
+        if (!idle_served) idle_served = c;
       }
     }
+    if (!victim) victim = idle_served;
     if (!victim) return false;
     asio::post(victim->executor, [victim] {
       if (victim->alive && victim->idle && victim->close) victim->close();

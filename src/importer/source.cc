@@ -6,6 +6,8 @@
 #include <map>
 
 #include "common/base64.h"
+#include "common/percent_encoding.h"
+#include "http/message.h"
 #include "oci/manifest.h"
 
 namespace berth::importer {
@@ -44,21 +46,6 @@ std::map<std::string, std::string> challenge_params(std::string_view text) {
   return out;
 }
 
-std::string query_escape(std::string_view text) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : text) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
-
 // A Location: absolute, or a path on the same origin.
 std::string resolve(const std::string& origin, const std::string& location) {
   if (location.starts_with("http://") || location.starts_with("https://")) return location;
@@ -83,8 +70,7 @@ Source::Source(SourceOptions options)
     : options_(std::move(options)), origin_((options_.plain_http ? "http://" : "https://") + options_.registry) {}
 
 Status Source::answer_challenge(const std::string& challenge, const std::string& repository) {
-  const bool basic = challenge.size() >= 5 && std::equal(challenge.begin(), challenge.begin() + 5, "Basic",
-                                                         [](char a, char b) { return std::tolower(a) == std::tolower(b); });
+  const bool basic = http::iequals(std::string_view(challenge).substr(0, 5), "Basic");
   const std::string credentials = base64_encode(options_.username + ":" + options_.password);
   if (basic) {
     if (options_.username.empty()) return Status(Errc::unauthorized, "the source asks for credentials (--creds)");
@@ -95,8 +81,8 @@ Status Source::answer_challenge(const std::string& challenge, const std::string&
   auto params = challenge_params(challenge);
   if (!params.count("realm")) return Status(Errc::unauthorized, "the source's challenge names no realm: " + challenge);
   std::string url = params["realm"] + (params["realm"].find('?') == std::string::npos ? "?" : "&");
-  if (params.count("service")) url += "service=" + query_escape(params["service"]) + "&";
-  url += "scope=" + query_escape("repository:" + repository + ":pull");
+  if (params.count("service")) url += "service=" + percent_encode(params["service"]) + "&";
+  url += "scope=" + percent_encode("repository:" + repository + ":pull");
   http::ClientRequest request{"GET", url, {}, {}, options_.timeout_seconds, options_.ca_file};
   if (!options_.username.empty()) request.headers.emplace_back("Authorization", "Basic " + credentials);
   auto answer = http::fetch(request, {}, 1024 * 1024);

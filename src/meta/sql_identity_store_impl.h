@@ -16,6 +16,7 @@
 #include "meta/identity_queries.h"
 #include "meta/sql_common.h"
 #include "meta/sql_identity_store.h"
+#include "meta/sql_rows.h"
 
 namespace berth::meta {
 
@@ -30,17 +31,6 @@ template <class Stmt>
 std::optional<int64_t> optional_int(const Stmt& st, int col) {
   if (st.column_is_null(col)) return std::nullopt;
   return st.column_int64(col);
-}
-
-// Collects every row of `st` through `row_of`; clears `out` first, since a retried body runs again.
-template <class Stmt, class T, class RowOf>
-Status collect(Stmt& st, std::vector<T>& out, RowOf&& row_of) {
-  out.clear();
-  while (true) {
-    META_TRY(row, st.step());
-    if (!row) return Status::Ok();
-    out.push_back(row_of(st));
-  }
 }
 
 // Runs a query expected to yield at most one text value.
@@ -187,7 +177,7 @@ Result<std::vector<Account>> SqlIdentityStore<Pool>::list_accounts() {
   std::vector<Account> accounts;
   BERTH_RETURN_IF_ERROR(read([&](auto& c) -> Status {
     META_TRY(st, c.prepare(q::kListAccounts));
-    return identity_detail::collect(st, accounts, identity_detail::account_row);
+    return sql::collect(st, accounts, identity_detail::account_row);
   }));
   return accounts;
 }
@@ -261,7 +251,7 @@ Result<std::vector<Membership>> SqlIdentityStore<Pool>::list_members(const std::
   BERTH_RETURN_IF_ERROR(read([&](auto& c) -> Status {
     META_TRY(st, c.prepare(q::kListMembers));
     st.bind(1, org);
-    return identity_detail::collect(st, members, [](const auto& s) {
+    return sql::collect(st, members, [](const auto& s) {
       return Membership{.org = s.column_text(0), .user = s.column_text(1), .role = s.column_text(2)};
     });
   }));
@@ -310,7 +300,7 @@ Result<std::vector<Team>> SqlIdentityStore<Pool>::list_teams(const std::string& 
   BERTH_RETURN_IF_ERROR(read([&](auto& c) -> Status {
     META_TRY(st, c.prepare(q::kListTeams));
     st.bind(1, org);
-    return identity_detail::collect(st, teams, [](const auto& s) {
+    return sql::collect(st, teams, [](const auto& s) {
       return Team{.id = s.column_int64(0), .org = s.column_text(1), .name = s.column_text(2),
                   .created_at = s.column_int64(3)};
     });
@@ -358,7 +348,7 @@ Result<std::vector<std::string>> SqlIdentityStore<Pool>::list_team_members(const
   BERTH_RETURN_IF_ERROR(read([&](auto& c) -> Status {
     META_TRY(st, c.prepare(q::kListTeamMembers));
     st.bind(1, org).bind(2, team);
-    return identity_detail::collect(st, users, [](const auto& s) { return s.column_text(0); });
+    return sql::collect(st, users, [](const auto& s) { return s.column_text(0); });
   }));
   return users;
 }
@@ -398,7 +388,7 @@ Result<std::vector<TeamPackageRole>> SqlIdentityStore<Pool>::list_team_package_r
   BERTH_RETURN_IF_ERROR(read([&](auto& c) -> Status {
     META_TRY(st, c.prepare(q::kListTeamPackageRoles));
     st.bind(1, repository);
-    return identity_detail::collect(st, roles, [](const auto& s) {
+    return sql::collect(st, roles, [](const auto& s) {
       return TeamPackageRole{.repository = s.column_text(0), .org = s.column_text(1), .team = s.column_text(2),
                              .role = s.column_text(3)};
     });
@@ -462,7 +452,7 @@ Result<std::vector<TokenRecord>> SqlIdentityStore<Pool>::list_tokens(const std::
   BERTH_RETURN_IF_ERROR(read([&](auto& c) -> Status {
     META_TRY(st, c.prepare(q::kTokensOfUser));
     st.bind(1, user);
-    return identity_detail::collect(st, tokens, identity_detail::token_row);
+    return sql::collect(st, tokens, identity_detail::token_row);
   }));
   return tokens;
 }
@@ -564,7 +554,7 @@ Result<std::vector<PackageRole>> SqlIdentityStore<Pool>::list_package_roles(cons
   BERTH_RETURN_IF_ERROR(read([&](auto& c) -> Status {
     META_TRY(st, c.prepare(q::kListPackageRoles));
     st.bind(1, repository);
-    return identity_detail::collect(st, roles, [](const auto& s) {
+    return sql::collect(st, roles, [](const auto& s) {
       return PackageRole{.repository = s.column_text(0), .user = s.column_text(1), .role = s.column_text(2)};
     });
   }));
@@ -613,7 +603,7 @@ Result<std::vector<AuditEvent>> SqlIdentityStore<Pool>::list_audit(int64_t after
     int i = 1;
     if (actor) st.bind(i++, *actor);
     st.bind(i, after_id).bind(i + 1, sql::to_sql(limit));
-    return identity_detail::collect(st, events, identity_detail::audit_row);
+    return sql::collect(st, events, identity_detail::audit_row);
   }));
   return events;
 }

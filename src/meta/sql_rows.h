@@ -86,6 +86,18 @@ Result<std::optional<int64_t>> int_of(Connection& c, std::string_view query, con
   return std::optional<int64_t>(st.column_int64(0));
 }
 
+// Collects every row of `st` through `row_of` (a generic lambda, so that no driver's Stmt type is named);
+// clears `out` first, since a retried transaction body runs again.
+template <class Stmt, class T, class RowOf>
+Status collect(Stmt& st, std::vector<T>& out, RowOf&& row_of) {
+  out.clear();
+  while (true) {
+    META_TRY(row, st.step());
+    if (!row) return Status::Ok();
+    out.push_back(row_of(st));
+  }
+}
+
 // The statement of the connection's dialect, where they differ (PostgreSQL's row locks).
 template <class Connection>
 constexpr std::string_view for_dialect(std::string_view sqlite, std::string_view postgres) {

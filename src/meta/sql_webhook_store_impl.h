@@ -18,8 +18,9 @@
 namespace berth::meta {
 namespace webhook_detail {
 
-template <class Stmt>
-Webhook webhook_row(const Stmt& st) {
+// Row readers are generic lambdas, as identity's are, so that sql::collect and one() take them without
+// naming the driver's Stmt type.
+inline constexpr auto webhook_row = [](const auto& st) {
   Webhook w;
   w.id = st.column_int64(0);
   w.owner = st.column_text(1);
@@ -31,10 +32,9 @@ Webhook webhook_row(const Stmt& st) {
   w.created_at = st.column_int64(7);
   w.created_by = st.column_text(8);
   return w;
-}
+};
 
-template <class Stmt>
-Delivery delivery_row(const Stmt& st) {
+inline constexpr auto delivery_row = [](const auto& st) {
   Delivery d;
   d.id = st.column_int64(0);
   d.webhook_id = st.column_int64(1);
@@ -49,7 +49,12 @@ Delivery delivery_row(const Stmt& st) {
   d.created_at = st.column_int64(10);
   d.delivered_at = st.column_int64(11);
   return d;
-}
+};
+
+inline constexpr auto event_row = [](const auto& st) {
+  return PackageEvent{st.column_int64(0), st.column_text(1), st.column_text(2), st.column_text(3), st.column_text(4),
+                      webhook_events::split(st.column_text(5)), st.column_int64(6), st.column_int64(7)};
+};
 
 // The first row read by `read` (webhook_row, delivery_row); nullopt when there is none.
 template <class Row, class Connection, class Read, class... Args>
@@ -111,14 +116,9 @@ template <class Pool>
 Result<std::vector<Webhook>> SqlWebhookStore<Pool>::list_webhooks(const std::string& owner) {
   std::vector<Webhook> out;
   BERTH_RETURN_IF_ERROR(transact(pool_, false, [&](auto& c) -> Status {
-    out.clear();
     META_TRY(st, c.prepare(sql::kListWebhooks));
     st.bind(1, owner);
-    while (true) {
-      META_TRY(row, st.step());
-      if (!row) return Status::Ok();
-      out.push_back(webhook_detail::webhook_row(st));
-    }
+    return sql::collect(st, out, webhook_detail::webhook_row);
   }));
   return out;
 }
@@ -132,26 +132,14 @@ Result<std::vector<DueDelivery>> SqlWebhookStore<Pool>::claim_due(int64_t now, s
     for (int64_t id : due) {
       BERTH_RETURN_IF_ERROR(sql::run(c, sql::kClaimDelivery, now + claim_seconds, id, now));
       if (c.changes() == 0) continue;  // another sender claimed it first
-      const auto delivery_row = [](const auto& st) { return webhook_detail::delivery_row(st); };
-      const auto webhook_row = [](const auto& st) { return webhook_detail::webhook_row(st); };
-      META_TRY(delivery, webhook_detail::one<Delivery>(c, sql::kDeliveryById, delivery_row, id));
+      META_TRY(delivery, webhook_detail::one<Delivery>(c, sql::kDeliveryById, webhook_detail::delivery_row, id));
       if (!delivery) continue;
-      META_TRY(hook, webhook_detail::one<Webhook>(c, sql::kWebhookById, webhook_row, delivery->webhook_id));
+      META_TRY(hook, webhook_detail::one<Webhook>(c, sql::kWebhookById, webhook_detail::webhook_row, delivery->webhook_id));
       if (!hook) continue;
-      DueDelivery d{std::move(*delivery), std::move(*hook), {}};
-      META_TRY(st, c.prepare(sql::kPackageEventById));
-      st.bind(1, d.delivery.event_id);
-      META_TRY(row, st.step());
-      if (!row) continue;
-      d.event = PackageEvent{st.column_int64(0),
-                             st.column_text(1),
-                             st.column_text(2),
-                             st.column_text(3),
-                             st.column_text(4),
-                             webhook_events::split(st.column_text(5)),
-                             st.column_int64(6),
-                             st.column_int64(7)};
-      out.push_back(std::move(d));
+      META_TRY(event, webhook_detail::one<PackageEvent>(c, sql::kPackageEventById, webhook_detail::event_row,
+                                                        delivery->event_id));
+      if (!event) continue;
+      out.push_back(DueDelivery{std::move(*delivery), std::move(*hook), std::move(*event)});
     }
     return Status::Ok();
   }));
@@ -175,14 +163,9 @@ template <class Pool>
 Result<std::vector<Delivery>> SqlWebhookStore<Pool>::list_deliveries(int64_t webhook_id, size_t limit) {
   std::vector<Delivery> out;
   BERTH_RETURN_IF_ERROR(transact(pool_, false, [&](auto& c) -> Status {
-    out.clear();
     META_TRY(st, c.prepare(sql::kDeliveriesOf));
     st.bind(1, webhook_id).bind(2, sql::to_sql(limit));
-    while (true) {
-      META_TRY(row, st.step());
-      if (!row) return Status::Ok();
-      out.push_back(webhook_detail::delivery_row(st));
-    }
+    return sql::collect(st, out, webhook_detail::delivery_row);
   }));
   return out;
 }

@@ -1,7 +1,5 @@
 #include "storage/sigv4.h"
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -11,29 +9,6 @@
 namespace berth::storage::sigv4 {
 
 namespace {
-
-constexpr char kHex[] = "0123456789abcdef";
-
-std::string hex(const unsigned char* data, size_t len) {
-  std::string out(2 * len, '\0');
-  for (size_t i = 0; i < len; ++i) {
-    out[2 * i] = kHex[data[i] >> 4];
-    out[2 * i + 1] = kHex[data[i] & 0xf];
-  }
-  return out;
-}
-
-std::string hmac(std::string_view key, std::string_view data) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  // HMAC-SHA256 cannot fail for in-memory inputs short of memory exhaustion; an empty result then makes
-  // the signature wrong, which the server reports, rather than crashing here.
-  if (!HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-            reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &len)) {
-    return std::string();
-  }
-  return std::string(reinterpret_cast<char*>(out), len);
-}
 
 bool is_unreserved(unsigned char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
@@ -193,15 +168,15 @@ std::string signing_key(std::string_view secret_key, std::string_view amz_date, 
                         std::string_view service) {
   std::string k = "AWS4";
   k += secret_key;
-  std::string date_key = hmac(k, amz_date.substr(0, 8));
+  std::string date_key = hmac_sha256(k, amz_date.substr(0, 8));
   // Overwrite the copy of the secret rather than leave it in freed heap memory.
   std::fill(k.begin(), k.end(), '\0');
-  return hmac(hmac(hmac(date_key, region), service), "aws4_request");
+  return hmac_sha256(hmac_sha256(hmac_sha256(date_key, region), service), "aws4_request");
 }
 
 std::string signature(std::string_view signing_key, std::string_view string_to_sign) {
-  std::string mac = hmac(signing_key, string_to_sign);
-  return hex(reinterpret_cast<const unsigned char*>(mac.data()), mac.size());
+  std::string mac = hmac_sha256(signing_key, string_to_sign);
+  return to_hex(mac);
 }
 
 Signed sign(const Request& request, const Credentials& credentials, std::string_view region,

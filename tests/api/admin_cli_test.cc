@@ -172,7 +172,12 @@ TEST_F(AdminCli, AuditForAUserListsWhatTheyDidAndWhatWasDoneToTheirAccountAndTok
   push_image_as(server_->client(), basic_auth("alice", pat), "alice/app", "v1");
 
   std::set<std::tuple<std::string, std::string, std::string>> seen;
-  for (const auto& e : audit({"--actor", "alice"})) seen.emplace(e.actor, e.action, e.target);
+  // A push is recorded once its answer is sent: the entry may land just after the client has its 201.
+  EXPECT_TRUE(eventually([&] {
+    seen.clear();
+    for (const auto& e : audit({"--actor", "alice"})) seen.emplace(e.actor, e.action, e.target);
+    return seen.count({"alice", "push", "alice/app:v1"}) > 0;
+  }, std::chrono::seconds(5)));
   EXPECT_TRUE(seen.count({expected_actor(), "user.create", "alice"}));
   EXPECT_TRUE(seen.count({expected_actor(), "token.create", alice_token})) << "done to alice by the admin";
   EXPECT_TRUE(seen.count({"alice", "push", "alice/app:v1"})) << "done by alice";

@@ -1,8 +1,6 @@
 // SIGTERM: the listener closes at once, a request in flight still finishes (here an upload whose body
 // is half sent when the signal arrives), then the process exits 0, and the bytes are kept.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -20,19 +18,6 @@ namespace berth::test {
 namespace {
 
 using namespace std::chrono_literals;
-
-int connect_to(uint16_t port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
 
 bool send_all(int fd, std::string_view data) {
   while (!data.empty()) {
@@ -65,7 +50,7 @@ TEST(GracefulShutdown, RequestInFlightFinishesAndNewConnectionsAreRefused) {
   const std::string location = started.header("Location");
   const std::string body = random_bytes(2'000'000);
 
-  int fd = connect_to(server.port());
+  int fd = connect_loopback(server.port());
   ASSERT_GE(fd, 0);
   std::string head = "PATCH " + location + " HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                      "Content-Type: application/octet-stream\r\nContent-Length: " + std::to_string(body.size()) +
@@ -78,7 +63,7 @@ TEST(GracefulShutdown, RequestInFlightFinishesAndNewConnectionsAreRefused) {
   ASSERT_EQ(::kill(server.pid(), SIGTERM), 0);
   // The listener closes: from then on new connections are refused.
   EXPECT_TRUE(eventually([&] {
-    int late = connect_to(server.port());
+    int late = connect_loopback(server.port());
     if (late < 0) return true;
     ::close(late);
     return false;

@@ -2,8 +2,6 @@
 // must not lock everyone out. A new connection has the header timeout to send its first request; at the
 // connection cap a silent one is closed to make room, so /healthz and established keep-alive traffic go
 // on; the open-file soft limit is raised to the hard limit at start.
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -20,25 +18,13 @@
 #include <thread>
 #include <vector>
 
+#include "support/http_client.h"
 #include "support/registry_process.h"
 
 namespace berth::test {
 namespace {
 
 using namespace std::chrono_literals;
-
-int connect_to(uint16_t port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
 
 // Sends a keep-alive GET /healthz and reads its answer (within `timeout`): the status, 0 if none.
 int healthz_on(int fd, std::chrono::milliseconds timeout) {
@@ -93,17 +79,17 @@ TEST(Connections, SilentConnectionsNeitherLockOutNewClientsNorEstablishedOnes) {
   if (!started) GTEST_SKIP() << "the open-file hard limit is too low to tell";
   RegistryProcess& server = *started;
   if (server.external()) GTEST_SKIP() << "needs a server started by the test";
-  int established = connect_to(server.port());
+  int established = connect_loopback(server.port());
   ASSERT_GE(established, 0);
   ASSERT_EQ(healthz_on(established, 2s), 200);
 
   std::vector<int> silent;
   for (int i = 0; i < 300; ++i) {
-    int fd = connect_to(server.port());
+    int fd = connect_loopback(server.port());
     if (fd >= 0) silent.push_back(fd);
   }
   ASSERT_GT(silent.size(), 260u);
-  int fresh = connect_to(server.port());
+  int fresh = connect_loopback(server.port());
   ASSERT_GE(fresh, 0);
   EXPECT_EQ(healthz_on(fresh, 2s), 200) << "a new client was locked out by silent connections";
   EXPECT_EQ(healthz_on(established, 2s), 200) << "an established keep-alive connection was dropped";
@@ -115,12 +101,12 @@ TEST(Connections, SilentConnectionsNeitherLockOutNewClientsNorEstablishedOnes) {
 TEST(Connections, ANewConnectionHasTheHeaderTimeoutToSendItsFirstRequest) {
   RegistryProcess server(RegistryProcess::Options{.env = {{"BERTH_HTTP_HEADER_TIMEOUT_SECONDS", "1"}}});
   if (server.external()) GTEST_SKIP() << "needs a server started by the test";
-  int fd = connect_to(server.port());
+  int fd = connect_loopback(server.port());
   ASSERT_GE(fd, 0);
   EXPECT_TRUE(closed_within(fd, 4s)) << "a silent connection outlived the 1 s header timeout";
   ::close(fd);
   // A served connection idles on the (longer) idle timeout.
-  int served = connect_to(server.port());
+  int served = connect_loopback(server.port());
   ASSERT_EQ(healthz_on(served, 2s), 200);
   EXPECT_FALSE(closed_within(served, 2s)) << "a kept-alive connection was closed by the header timeout";
   ::close(served);
@@ -166,7 +152,7 @@ TEST(Connections, UnwantedBodiesAreDrainedNotBuffered) {
   const std::string body(kBody - 1, 'x');
   std::vector<int> held;
   for (int i = 0; i < 150; ++i) {
-    int fd = connect_to(server.port());
+    int fd = connect_loopback(server.port());
     ASSERT_GE(fd, 0);
     ASSERT_EQ(::write(fd, head.data(), head.size()), static_cast<ssize_t>(head.size()));
     size_t sent = 0;
@@ -182,7 +168,7 @@ TEST(Connections, UnwantedBodiesAreDrainedNotBuffered) {
   RecordProperty("rss_growth_kib", static_cast<int>(after - before));
   EXPECT_LT(after - before, 40 * 1024) << "RSS grew from " << before << " to " << after
                                        << " KiB: the unwanted bodies were buffered";
-  int fresh = connect_to(server.port());
+  int fresh = connect_loopback(server.port());
   EXPECT_EQ(healthz_on(fresh, 2s), 200);
   ::close(fresh);
   for (int fd : held) ::close(fd);

@@ -88,4 +88,8 @@ std::string path_of(std::string_view location);
 // Percent-encodes a query value (digests contain ':').
 std::string url_encode(std::string_view value);
 
+// A plain blocking TCP socket connected to 127.0.0.1:port, for tests that speak raw bytes or hold
+// connections open; -1 when the connection fails. The caller closes it.
+int connect_loopback(std::uint16_t port);
+
 }  // namespace berth::test
