@@ -84,7 +84,10 @@ BYTES=$(sed -n 's/^reclaimed \([0-9]*\) objects, \([0-9]*\) bytes.*/\2/p' <<<"$R
 if [ "$S3" = 1 ]; then
   # The object store stands in for one on other machines: at the lowest priority, so that the GET figures
   # measure what the collector costs Berth, not radosgw's share of the same two cores.
-  pgrep -f "$WORK/s3" | xargs -r renice -n 19 -p >/dev/null
+  # Every thread: renice -p of a process changes only its main thread on Linux.
+  for pid in $(pgrep -f "$WORK/s3"); do
+    ls "/proc/$pid/task" | xargs -r renice -n 19 -p >/dev/null
+  done
 fi
 log "manifest GET alone"
 GET_ALONE=$(get_rate)

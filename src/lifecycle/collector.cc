@@ -11,6 +11,9 @@ namespace berth::lifecycle {
 
 namespace {
 constexpr const char* kLease = "gc";
+// Blobs marked in one transaction and then deleted together (S3 allows 1,000 keys per DeleteObjects; a
+// transaction holding 100 rows keeps the uploads that wait for one of them short).
+constexpr size_t kDeleteBatch = 100;
 
 enum class Phase : int { blobs = 0, links = 1, objects = 2, uploads = 3, done = 4 };
 }  // namespace
@@ -229,18 +232,27 @@ Status Collector::finish_deleting(CollectorStats& stats) {
   for (;;) {
     auto marked = store_.blobs_in_state(meta::BlobState::deleting, options_.page);
     if (!marked.ok()) return marked.status();
-    for (const auto& blob : *marked) BERTH_RETURN_IF_ERROR(delete_marked(blob.digest, blob.size, stats));
+    std::vector<Doomed> doomed;
+    for (const auto& blob : *marked) doomed.push_back({blob.digest, blob.size});
+    BERTH_RETURN_IF_ERROR(delete_marked(doomed, stats));
     if (marked->size() < options_.page) return Status::Ok();
   }
 }
 
-// The object goes first, the row after: a row without an object is finished by the next pass, an object
-// without a row would be an orphan found only by the object walk.
-Status Collector::delete_marked(const oci::Digest& digest, uint64_t size, CollectorStats& stats) {
-  BERTH_RETURN_IF_ERROR(blobs_.remove(digest));
-  BERTH_RETURN_IF_ERROR(store_.forget_blob(digest));
-  ++stats.blobs_deleted;
-  stats.bytes_deleted += size;
+// The objects go first, the rows after: a row without an object is finished by the next pass, an object
+// without a row would be an orphan found only by the object walk. In batches: one transaction and (on
+// S3) one request for many blobs, so that a pass costs the registry's other work little.
+Status Collector::delete_marked(const std::vector<Doomed>& doomed, CollectorStats& stats) {
+  if (doomed.empty()) return Status::Ok();
+  std::vector<oci::Digest> digests;
+  digests.reserve(doomed.size());
+  for (const auto& d : doomed) digests.push_back(d.digest);
+  BERTH_RETURN_IF_ERROR(blobs_.remove_many(digests));
+  BERTH_RETURN_IF_ERROR(store_.forget_blobs(digests));
+  for (const auto& d : doomed) {
+    ++stats.blobs_deleted;
+    stats.bytes_deleted += d.size;
+  }
   return Status::Ok();
 }
 
@@ -250,6 +262,8 @@ Status Collector::walk_blobs(Walk& walk, size_t& budget, bool collect, Collector
   const int64_t t = now();
   const int64_t seen_before = t - options_.grace_seconds;
   const int64_t pending_before = t - options_.stale_upload_seconds;
+  std::vector<oci::Digest> due_digests;
+  std::vector<uint64_t> due_sizes;
   for (const auto& blob : *page) {
     ++stats.examined;
     const bool unreferenced_live =
@@ -266,10 +280,20 @@ Status Collector::walk_blobs(Walk& walk, size_t& budget, bool collect, Collector
       stats.bytes_deleted += blob.size;
       continue;
     }
-    // Decided again inside the transaction, with the row held: a push since the scan keeps the blob.
-    auto marked = store_.mark_for_deletion(blob.digest, seen_before, pending_before);
+    due_digests.push_back(blob.digest);
+    due_sizes.push_back(blob.size);
+  }
+  for (size_t first = 0; first < due_digests.size(); first += kDeleteBatch) {
+    const size_t end = std::min(due_digests.size(), first + kDeleteBatch);
+    std::vector<oci::Digest> batch(due_digests.begin() + first, due_digests.begin() + end);
+    // Decided again inside the transaction, with the rows held: a push since the scan keeps its blob.
+    auto marked = store_.mark_for_deletion(batch, seen_before, pending_before);
     if (!marked.ok()) return marked.status();
-    if (*marked) BERTH_RETURN_IF_ERROR(delete_marked(blob.digest, blob.size, stats));
+    std::vector<Doomed> doomed;
+    for (size_t i = first, m = 0; i < end && m < marked->size(); ++i) {
+      if (due_digests[i] == (*marked)[m]) doomed.push_back({(*marked)[m++], due_sizes[i]});
+    }
+    BERTH_RETURN_IF_ERROR(delete_marked(doomed, stats));
   }
   budget -= std::min(budget, page->size() + 1);
   if (page->size() < options_.page) {
@@ -330,6 +354,7 @@ Status Collector::walk_objects(Walk& walk, size_t& budget, bool collect, Collect
   }
   const int64_t before = now() - options_.grace_seconds;
   size_t r = 0;
+  std::vector<Doomed> orphans;
   for (const auto& object : *objects) {
     ++stats.examined;
     const std::string d = object.digest.str();
@@ -345,9 +370,10 @@ Status Collector::walk_objects(Walk& walk, size_t& budget, bool collect, Collect
     auto claimed = store_.claim_orphan(object.digest, object.size, now());
     if (!claimed.ok()) return claimed.status();
     if (!*claimed) continue;  // a row appeared since: an upload of these bytes
-    BERTH_RETURN_IF_ERROR(delete_marked(object.digest, object.size, stats));
-    ++stats.orphans_deleted;
+    orphans.push_back({object.digest, object.size});
   }
+  BERTH_RETURN_IF_ERROR(delete_marked(orphans, stats));
+  stats.orphans_deleted += orphans.size();
   budget -= std::min(budget, objects->size() + rows.size() + 1);
   if (objects->size() < options_.page) {
     walk.next_phase();

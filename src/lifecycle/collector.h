@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 #include "meta/collector_store.h"
@@ -93,7 +94,11 @@ class Collector {
   struct Walk;
   Result<CollectorStats> advance(Walk& walk, size_t budget, bool collect);
   Status finish_deleting(CollectorStats& stats);
-  Status delete_marked(const oci::Digest& digest, uint64_t size, CollectorStats& stats);
+  struct Doomed {
+    oci::Digest digest;
+    uint64_t size = 0;
+  };
+  Status delete_marked(const std::vector<Doomed>& doomed, CollectorStats& stats);
   Status walk_blobs(Walk& walk, size_t& budget, bool collect, CollectorStats& stats);
   Status walk_links(Walk& walk, size_t& budget, bool collect, CollectorStats& stats);
   Status walk_objects(Walk& walk, size_t& budget, bool collect, CollectorStats& stats);

@@ -3,7 +3,7 @@
 // deleting objects and counting live in lifecycle/collector.
 //
 // A blob row's state (migration 6) is the lock between a collector and uploads:
-//   live ──mark_for_deletion──► deleting ──(object deleted)──► forget_blob: row gone
+//   live ──mark_for_deletion──► deleting ──(object deleted)──► forget_blobs: row gone
 //   (upload) pending ──publish──► live;  live ──begin/end_repair (fsck)──► damaged ──(upload)──► pending
 // An object is deleted only while its row is `deleting`, and a row becomes `deleting` only in a
 // transaction that found no manifest naming the blob and no read of it within the grace period; an
@@ -85,16 +85,18 @@ class CollectorStore {
   virtual Result<std::optional<BlobEntry>> blob_entry(const oci::Digest& digest) = 0;
   // Rows in one of the non-live states (few: found through a partial index), at most `limit`.
   virtual Result<std::vector<BlobEntry>> blobs_in_state(BlobState state, size_t limit) = 0;
-  // One transaction: if the blob is live or damaged, named by no manifest and last seen before
-  // `seen_before` — or pending and last seen before `pending_before` (an upload that died) — it becomes
-  // deleting and every repository's link to it is removed. True when marked.
-  virtual Result<bool> mark_for_deletion(const oci::Digest& digest, int64_t seen_before, int64_t pending_before) = 0;
+  // One transaction for the batch: each blob that is live or damaged, named by no manifest and last seen
+  // before `seen_before` — or pending and last seen before `pending_before` (an upload that died) —
+  // becomes deleting and every repository's link to it is removed. Returns the blobs marked.
+  virtual Result<std::vector<oci::Digest>> mark_for_deletion(const std::vector<oci::Digest>& digests,
+                                                             int64_t seen_before, int64_t pending_before) = 0;
   // An object the BlobStore holds without a row (a crash between writing it and recording it, or a
   // store filled by other means): creates its row as deleting unless a row appeared meanwhile. True when
   // the caller may now delete the object.
   virtual Result<bool> claim_orphan(const oci::Digest& digest, uint64_t size, int64_t now) = 0;
-  // Removes the row of a deleting blob once its object is gone. Ok if there is none.
-  virtual Status forget_blob(const oci::Digest& digest) = 0;
+  // Removes the rows of deleting blobs once their objects are gone, in one transaction. Rows that are not
+  // deleting (or absent) are left alone.
+  virtual Status forget_blobs(const std::vector<oci::Digest>& digests) = 0;
 
   // ---- Links ----
   // Links in (repository id, digest) order after the given pair, at most `limit`.

@@ -25,9 +25,10 @@ class SqlCollectorStore final : public CollectorStore {
   Result<std::vector<BlobEntry>> scan_blobs(const std::string& after, size_t limit) override;
   Result<std::optional<BlobEntry>> blob_entry(const oci::Digest& digest) override;
   Result<std::vector<BlobEntry>> blobs_in_state(BlobState state, size_t limit) override;
-  Result<bool> mark_for_deletion(const oci::Digest& digest, int64_t seen_before, int64_t pending_before) override;
+  Result<std::vector<oci::Digest>> mark_for_deletion(const std::vector<oci::Digest>& digests, int64_t seen_before,
+                                                     int64_t pending_before) override;
   Result<bool> claim_orphan(const oci::Digest& digest, uint64_t size, int64_t now) override;
-  Status forget_blob(const oci::Digest& digest) override;
+  Status forget_blobs(const std::vector<oci::Digest>& digests) override;
   Result<std::vector<LinkEntry>> scan_links(int64_t after_repository, const std::string& after_digest,
                                             size_t limit) override;
   Result<bool> remove_unused_link(int64_t repository_id, const oci::Digest& digest, int64_t before) override;

@@ -162,33 +162,40 @@ Result<std::vector<BlobEntry>> SqlCollectorStore<Pool>::blobs_in_state(BlobState
 }
 
 template <class Pool>
-Result<bool> SqlCollectorStore<Pool>::mark_for_deletion(const oci::Digest& digest, int64_t seen_before,
-                                                        int64_t pending_before) {
-  bool marked = false;
+Result<std::vector<oci::Digest>> SqlCollectorStore<Pool>::mark_for_deletion(const std::vector<oci::Digest>& digests,
+                                                                            int64_t seen_before,
+                                                                            int64_t pending_before) {
+  std::vector<oci::Digest> marked;
   BERTH_RETURN_IF_ERROR(write([&](auto& c) -> Status {
     using C = std::remove_reference_t<decltype(c)>;
-    marked = false;
-    const std::string d = digest.str();
-    // Held from here to the commit: a link or manifest naming the blob either committed before (and is
-    // seen below) or waits and then finds the blob deleting.
-    META_TRY(st, c.prepare(sql::for_dialect<C>(sql::kBlobForCollector, sql::kBlobForCollectorPg)));
-    st.bind(1, d);
-    META_TRY(row, st.step());
-    if (!row) return Status::Ok();
-    const auto state = static_cast<BlobState>(st.column_int64(0));
-    const int64_t last_seen = st.column_int64(1);
-    if (state == BlobState::pending) {
-      if (last_seen >= pending_before) return Status::Ok();
-    } else if (state == BlobState::live || state == BlobState::damaged) {
-      if (last_seen >= seen_before) return Status::Ok();
-      META_TRY(named, sql::int_of(c, sql::kBlobReferenced, d));
-      if (named) return Status::Ok();
-    } else {
-      return Status::Ok();  // deleting already
+    marked.clear();
+    for (const auto& digest : digests) {
+      const std::string d = digest.str();
+      BlobState state;
+      int64_t last_seen;
+      {
+        // Held from here to the commit: a link or manifest naming the blob either committed before (and
+        // is seen below) or waits and then finds the blob deleting.
+        META_TRY(hold, c.prepare(sql::for_dialect<C>(sql::kBlobForCollector, sql::kBlobForCollectorPg)));
+        hold.bind(1, d);
+        META_TRY(row, hold.step());
+        if (!row) continue;
+        state = static_cast<BlobState>(hold.column_int64(0));
+        last_seen = hold.column_int64(1);
+      }
+      if (state == BlobState::pending) {
+        if (last_seen >= pending_before) continue;
+      } else if (state == BlobState::live || state == BlobState::damaged) {
+        if (last_seen >= seen_before) continue;
+        META_TRY(named, sql::int_of(c, sql::kBlobReferenced, d));
+        if (named) continue;
+      } else {
+        continue;  // deleting already
+      }
+      BERTH_RETURN_IF_ERROR(sql::run(c, sql::kMarkBlobDeleting, d));
+      BERTH_RETURN_IF_ERROR(sql::run(c, sql::kUnlinkBlobEverywhere, d));
+      marked.push_back(digest);
     }
-    BERTH_RETURN_IF_ERROR(sql::run(c, sql::kMarkBlobDeleting, d));
-    BERTH_RETURN_IF_ERROR(sql::run(c, sql::kUnlinkBlobEverywhere, d));
-    marked = true;
     return Status::Ok();
   }));
   return marked;
@@ -206,13 +213,17 @@ Result<bool> SqlCollectorStore<Pool>::claim_orphan(const oci::Digest& digest, ui
 }
 
 template <class Pool>
-Status SqlCollectorStore<Pool>::forget_blob(const oci::Digest& digest) {
+Status SqlCollectorStore<Pool>::forget_blobs(const std::vector<oci::Digest>& digests) {
   return write([&](auto& c) -> Status {
-    // A repair that died (begin_repair keeps the links) leaves a deleting row that still has links.
-    META_TRY(state, sql::int_of(c, sql::kHoldBlob, digest.str()));
-    if (state != std::optional<int64_t>(2)) return Status::Ok();
-    BERTH_RETURN_IF_ERROR(sql::run(c, sql::kUnlinkBlobEverywhere, digest.str()));
-    return sql::run(c, sql::kForgetBlob, digest.str());
+    for (const auto& digest : digests) {
+      const std::string d = digest.str();
+      // A repair that died (begin_repair keeps the links) leaves a deleting row that still has links.
+      META_TRY(state, sql::int_of(c, sql::kHoldBlob, d));
+      if (state != std::optional<int64_t>(static_cast<int64_t>(BlobState::deleting))) continue;
+      BERTH_RETURN_IF_ERROR(sql::run(c, sql::kUnlinkBlobEverywhere, d));
+      BERTH_RETURN_IF_ERROR(sql::run(c, sql::kForgetBlob, d));
+    }
+    return Status::Ok();
   });
 }
 

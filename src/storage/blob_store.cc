@@ -41,6 +41,11 @@ bool is_valid_upload_id(std::string_view id) {
   return false;
 }
 
+Status BlobStore::remove_many(const std::vector<oci::Digest>& digests) {
+  for (const auto& digest : digests) BERTH_RETURN_IF_ERROR(remove(digest));
+  return Status::Ok();
+}
+
 std::string new_upload_id() {
   // Upload ids are unguessable handles: a predictable one would let one client write into another's upload.
   return random_hex(16);

@@ -278,6 +278,13 @@ Status S3BlobStore::remove(const oci::Digest& digest) {
   return Status::Ok();
 }
 
+Status S3BlobStore::remove_many(const std::vector<oci::Digest>& digests) {
+  std::vector<std::string> keys;
+  keys.reserve(digests.size());
+  for (const auto& digest : digests) keys.push_back(blob_key(digest));
+  return client_->delete_objects(keys);
+}
+
 Result<std::string> S3BlobStore::begin_upload(const std::string& upload_id) {
   if (!is_valid_upload_id(upload_id)) return invalid_upload_id();
   const std::string marker = upload_prefix(upload_id) + "info";

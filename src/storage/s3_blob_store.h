@@ -60,6 +60,7 @@ class S3BlobStore final : public BlobStore {
   Result<uint64_t> stat(const oci::Digest& digest) override;
   Result<OpenBlob> open(const oci::Digest& digest, uint64_t offset, uint64_t length) override;
   Status remove(const oci::Digest& digest) override;
+  Status remove_many(const std::vector<oci::Digest>& digests) override;
   Result<std::string> begin_upload(const std::string& upload_id) override;
   Result<std::unique_ptr<UploadWriter>> append_upload(const std::string& upload_id, const std::string& state,
                                                       uint64_t offset) override;

@@ -1,6 +1,7 @@
 #include "storage/s3_client.h"
 
 #include <curl/curl.h>
+#include <openssl/evp.h>
 
 #include <algorithm>
 #include <charconv>
@@ -8,6 +9,7 @@
 #include <ctime>
 #include <mutex>
 
+#include "common/base64.h"
 #include "common/hasher.h"
 
 namespace berth::storage {
@@ -412,6 +414,38 @@ Result<S3MultipartPage> S3Client::list_multipart_uploads(const std::string& pref
     return Status(Errc::io_error, "S3 list multipart uploads under " + prefix + ": truncated without new markers");
   }
   return page;
+}
+
+namespace {
+// DeleteObjects requires Content-MD5 (AWS; radosgw checks it when present).
+std::string content_md5(std::string_view body) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_Digest(body.data(), body.size(), md, &len, EVP_md5(), nullptr) != 1) return {};
+  return base64_encode(std::string_view(reinterpret_cast<const char*>(md), len));
+}
+}  // namespace
+
+Status S3Client::delete_objects(const std::vector<std::string>& keys) {
+  for (size_t first = 0; first < keys.size(); first += kMaxDeleteKeys) {
+    const size_t end = std::min(keys.size(), first + kMaxDeleteKeys);
+    std::string body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Delete><Quiet>true</Quiet>";
+    for (size_t i = first; i < end; ++i) body += "<Object><Key>" + xml_escape(keys[i]) + "</Key></Object>";
+    body += "</Delete>";
+    sigv4::Params headers{{"content-type", "application/xml"}};
+    if (std::string md5 = content_md5(body); !md5.empty()) headers.emplace_back("content-md5", md5);
+    auto r = call("POST", "", {{"delete", ""}}, headers, body);
+    if (!r.ok()) return r.status();
+    if (r->status < 200 || r->status >= 300) return error_of(*r, "delete objects");
+    // Quiet mode lists only the keys that failed. A missing key is not one (S3 deletes are idempotent).
+    for (std::string_view failure : xml_blocks(r->body, "Error")) {
+      const std::string code = xml_first(failure, "Code");
+      if (code == "NoSuchKey") continue;
+      return Status(code == "SlowDown" ? Errc::unavailable : Errc::io_error,
+                    "S3 delete objects: " + xml_first(failure, "Key") + ": " + code);
+    }
+  }
+  return Status::Ok();
 }
 
 std::string S3Client::payload_hash(std::string_view body) const {

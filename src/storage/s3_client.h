@@ -110,6 +110,11 @@ class S3Client {
   Result<S3MultipartPage> list_multipart_uploads(const std::string& prefix, const std::string& key_marker,
                                                  const std::string& upload_id_marker, size_t max_uploads);
 
+  // Deletes objects with DeleteObjects, up to 1,000 keys per request (the S3 limit). Ok when every key is
+  // gone afterwards, including keys that were already absent.
+  static constexpr size_t kMaxDeleteKeys = 1000;
+  Status delete_objects(const std::vector<std::string>& keys);
+
   // A presigned GET URL for the object, valid for `expires_seconds` from `now`.
   std::string presign_get(const std::string& key, uint64_t expires_seconds, std::time_t now);
 

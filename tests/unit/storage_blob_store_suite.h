@@ -492,6 +492,18 @@ TEST_P(BlobStoreSuite, RemoveIsIdempotent) {
   EXPECT_TRUE(store().remove(oci::Digest::of("never stored")).ok());
 }
 
+TEST_P(BlobStoreSuite, RemoveManyRemovesExactlyTheGivenBlobsAndToleratesAbsentOnes) {
+  std::vector<oci::Digest> gone;
+  for (int i = 0; i < 12; ++i) gone.push_back(put("remove many " + std::to_string(i)));
+  const oci::Digest kept = put("keep me");
+  gone.push_back(oci::Digest::of("never stored either"));
+  ASSERT_TRUE(store().remove_many(gone).ok());
+  for (const auto& d : gone) EXPECT_EQ(store().stat(d).status().code(), Errc::not_found) << d.str();
+  EXPECT_TRUE(store().stat(kept).ok());
+  EXPECT_TRUE(store().remove_many(gone).ok()) << "already gone is ok";
+  EXPECT_TRUE(store().remove_many({}).ok());
+}
+
 TEST_P(BlobStoreSuite, EmptyBlobRoundTrips) {
   const oci::Digest d = put("");
   auto size = store().stat(d);
