@@ -93,9 +93,10 @@ http::Dispatch handle_manifest(registry::Registry& registry, http::Request& requ
                                packages::DownloadCounter* downloads);
 http::Dispatch handle_tags(registry::Registry& registry, TagListCache& cache, http::Request& request,
                            const Route& route);
-// `visible`: which repositories the caller may see (empty function: all).
-http::Dispatch handle_catalog(registry::Registry& registry, http::Request& request,
-                              const std::function<bool(const std::string&)>& visible);
+// The catalog, made on the blocking pool. `readable`: the page of names the caller may see (after,
+// limit); empty function: every repository.
+using CatalogPager = std::function<Result<registry::Page>(const std::string& after, size_t limit)>;
+http::Dispatch handle_catalog(registry::Registry& registry, http::Request& request, CatalogPager readable);
 http::Dispatch handle_token(auth::AccessControl& access, http::Request& request);
 http::Response empty_referrers_index();
 http::Dispatch handle_referrers(registry::Registry& registry, http::Request& request, const Route& route);

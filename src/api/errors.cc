@@ -30,6 +30,7 @@ int http_status_of(Errc code) {
     case Errc::too_many_requests: return 429;
     case Errc::range_invalid: return 416;
     case Errc::too_large: return 413;
+    case Errc::insufficient_storage: return 507;
   }
   return 500;
 }
@@ -60,7 +61,10 @@ std::string_view oci_code_of(Errc code) {
 http::Response error_response(Errc code, std::string message) {
   int status = http_status_of(code);
   // Internal failures keep their detail in the server log, not in the answer.
-  if (status >= 500) message = code == Errc::unavailable ? "service unavailable" : "internal server error";
+  // A full disk is the operator's to fix, but the client should know its push failed for that reason.
+  if (status >= 500 && code != Errc::insufficient_storage) {
+    message = code == Errc::unavailable ? "service unavailable" : "internal server error";
+  }
   nlohmann::json body = {{"errors", nlohmann::json::array({{{"code", oci_code_of(code)}, {"message", message}}})}};
   // Messages echo what the client sent (a tag, a media type): bytes that are not UTF-8 become U+FFFD
   // rather than an exception and a 500.

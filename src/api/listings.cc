@@ -95,36 +95,24 @@ http::Dispatch handle_tags(registry::Registry& registry, TagListCache& cache, ht
   return http::Dispatch::respond(std::move(r));
 }
 
-http::Dispatch handle_catalog(registry::Registry& registry, http::Request& request,
-                              const std::function<bool(const std::string&)>& visible) {
+http::Dispatch handle_catalog(registry::Registry& registry, http::Request& request, CatalogPager readable) {
   if (request.method != "GET" && request.method != "HEAD") return method_not_allowed();
   auto query = parse_page_query(request);
   if (!query.ok()) return http::Dispatch::respond(error_response(query.status()));
-  size_t limit = std::min(query->n.value_or(kCatalogDefaultPage), kCatalogDefaultPage);
-  // Filtering may drop names, so read pages until this one is full or the names run out.
-  std::vector<std::string> names;
-  std::string after = query->last;
-  bool more = false;
-  for (;;) {
-    auto page = registry.list_repositories(after, limit);
-    if (!page.ok()) return http::Dispatch::respond(error_response(page.status()));
-    for (auto& name : page->items) {
-      if (names.size() == limit) {
-        more = true;
-        break;
-      }
-      if (!visible || visible(name)) names.push_back(name);
-    }
-    if (more || !page->more || page->items.empty()) break;
-    if (names.size() == limit) {
-      more = true;  // the store has more names; some may be visible
-      break;
-    }
-    after = page->items.back();
+  const size_t limit = std::min(query->n.value_or(kCatalogDefaultPage), kCatalogDefaultPage);
+  if (!readable) {
+    readable = [&registry](const std::string& after, size_t n) { return registry.list_repositories(after, n); };
   }
-  http::Response r = http::Response::json(200, names_json(nullptr, "repositories", names));
-  if (more && !names.empty()) r.headers.set("Link", next_link("/v2/_catalog", limit, names.back()));
-  return http::Dispatch::respond(std::move(r));
+  // Filtering reads pages of repositories until this one is full: off the I/O thread.
+  return http::Dispatch::offload([readable = std::move(readable), after = query->last, limit](http::Request&) {
+    auto page = readable(after, limit);
+    if (!page.ok()) return error_response(page.status());
+    http::Response r = http::Response::json(200, names_json(nullptr, "repositories", page->items));
+    if (page->more && !page->items.empty()) {
+      r.headers.set("Link", next_link("/v2/_catalog", limit, page->items.back()));
+    }
+    return r;
+  });
 }
 
 http::Response empty_referrers_index() {

@@ -193,13 +193,16 @@ http::Dispatch DistributionApi::on_request(http::Request& request) {
       return http::Dispatch::respond(std::move(r));
     }
     case Route::Kind::catalog: {
-      std::function<bool(const std::string&)> visible;
+      CatalogPager readable;
       if (options_.access) {
-        visible = [this, identity](const std::string& name) {
-          return options_.access->permitted(identity, name).count(auth::Action::pull) > 0;
+        readable = [access = options_.access, identity](const std::string& after,
+                                                        size_t limit) -> Result<registry::Page> {
+          auto page = access->readable_repositories(identity, after, limit);
+          if (!page.ok()) return page.status();
+          return registry::Page{std::move(page->names), page->more};
         };
       }
-      return handle_catalog(registry_, request, visible);
+      return handle_catalog(registry_, request, std::move(readable));
     }
     case Route::Kind::tags: return handle_tags(registry_, tag_lists_, request, route);
     case Route::Kind::manifest:

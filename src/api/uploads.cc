@@ -136,7 +136,7 @@ http::Dispatch start(registry::Registry& registry, http::Request& request, const
     if (!digest.ok()) return http::Dispatch::respond(error_response(digest.status()));
     monolithic = *digest;
   }
-  auto state = registry.start_upload(route.name);
+  auto state = registry.start_upload(route.name, request.principal, request.remote_address);
   if (!state.ok()) return http::Dispatch::respond(error_response(state.status()));
   if (monolithic) return stream_into(registry, *state, monolithic, 202, external_url);
   return http::Dispatch::respond(upload_accepted(*state, 202, external_url));

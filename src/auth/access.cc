@@ -49,44 +49,14 @@ std::string Identity::actor() const {
 }
 
 AccessControl::AccessControl(meta::IdentityStore& store, const TokenSigner& signer, AuthOptions options, Clock clock)
-    : store_(store), signer_(signer), options_(std::move(options)), clock_(std::move(clock)) {}
+    : store_(store),
+      signer_(signer),
+      options_(std::move(options)),
+      clock_(std::move(clock)),
+      throttle_(ThrottleOptions{options_.max_failed_logins, options_.failure_window_seconds,
+                                options_.first_backoff_seconds, options_.max_backoff_seconds}) {}
 
 int64_t AccessControl::now() const { return clock_ ? clock_() : static_cast<int64_t>(std::time(nullptr)); }
-
-// ---- Failed-login throttling ----
-
-bool AccessControl::throttled(const std::string& remote, int64_t* retry_after) {
-  std::lock_guard lock(failures_mu_);
-  auto it = failures_.find(remote);
-  if (it == failures_.end()) return false;
-  int64_t t = now();
-  if (it->second.blocked_until > t) {
-    if (retry_after) *retry_after = it->second.blocked_until - t;
-    return true;
-  }
-  return false;
-}
-
-void AccessControl::record_failure(const std::string& remote) {
-  std::lock_guard lock(failures_mu_);
-  if (failures_.size() > 100'000) failures_.clear();  // bounded memory under a flood of addresses
-  auto& f = failures_[remote];
-  int64_t t = now();
-  std::erase_if(f.times, [&](int64_t x) { return x <= t - options_.failure_window_seconds; });
-  f.times.push_back(t);
-  if (static_cast<int>(f.times.size()) >= options_.max_failed_logins) {
-    int64_t backoff = std::min<int64_t>(options_.max_backoff_seconds, options_.first_backoff_seconds
-                                                                          << std::min(f.strikes, 20));
-    f.blocked_until = t + std::max<int64_t>(backoff, 1);
-    ++f.strikes;
-    f.times.clear();
-  }
-}
-
-void AccessControl::record_success(const std::string& remote) {
-  std::lock_guard lock(failures_mu_);
-  failures_.erase(remote);
-}
 
 // ---- Authentication ----
 
@@ -102,9 +72,12 @@ Result<Identity> AccessControl::login_with_token(const std::string& secret, cons
 
 Result<Identity> AccessControl::login_checked(const std::string* expected_user, const std::string& secret,
                                               const std::string& remote, int64_t* retry_after) {
-  if (throttled(remote, retry_after)) return Status(Errc::too_many_requests, "too many failed logins, retry later");
+  const std::string throttle_key = LoginThrottle::key(remote, expected_user ? *expected_user : std::string());
+  if (throttle_.blocked(throttle_key, now(), retry_after)) {
+    return Status(Errc::too_many_requests, "too many failed logins, retry later");
+  }
   auto fail = [&](const std::string& why) -> Result<Identity> {
-    record_failure(remote);
+    throttle_.record_failure(throttle_key, now());
     // The name is recorded only when it is an account's: a client that swapped user and password sends
     // its token as the name, and anything else unknown is whatever an attacker typed.
     std::string user = "(token only)";
@@ -130,7 +103,7 @@ Result<Identity> AccessControl::login_checked(const std::string* expected_user, 
   if (token.revoked_at) return fail("token revoked");
   if (token.expires_at && *token.expires_at <= t) return fail("token expired");
   if (!token.last_used_at || *token.last_used_at + kTouchEverySeconds <= t) (void)store_.touch_token(token.id, t);
-  record_success(remote);
+  throttle_.record_success(throttle_key);
 
   Identity id;
   id.kind = token.kind == "ci" ? Identity::Kind::ci : Identity::Kind::user;
@@ -168,9 +141,31 @@ Result<Identity> AccessControl::authenticate(std::optional<std::string_view> aut
   if (is_bearer(value)) {
     auto claims = signer_.verify(value.substr(7), options_.service, now());
     if (!claims.ok()) return claims.status();
+    auto current = epoch_current(claims->subject, claims->epoch);
+    if (!current.ok()) return current.status();
+    if (!*current) return Status(Errc::unauthorized, "token revoked: rights changed since it was issued; ask for a new one");
     return from_claims(*claims);
   }
   return Status(Errc::unauthorized, "unsupported authorization scheme");
+}
+
+Result<bool> AccessControl::epoch_current(const std::string& subject, int64_t epoch) {
+  const auto t = std::chrono::steady_clock::now();
+  const auto fresh_for = std::chrono::seconds(options_.revocation_check_seconds);
+  {
+    std::lock_guard lock(epochs_mu_);
+    auto it = epochs_.find(subject);
+    // A JWT newer than what was read (issued by another node after a change) is checked at once.
+    if (it != epochs_.end() && t - it->second.read_at < fresh_for && epoch <= it->second.epoch) {
+      return epoch == it->second.epoch;
+    }
+  }
+  auto read = store_.revocation_epoch(subject);
+  if (!read.ok()) return read.status();
+  std::lock_guard lock(epochs_mu_);
+  if (epochs_.size() >= 100'000) epochs_.clear();  // bounded; refilled at one read per active subject
+  epochs_[subject] = KnownEpoch{*read, t};
+  return epoch == *read;
 }
 
 // ---- Authorization ----
@@ -249,6 +244,50 @@ std::set<Action> AccessControl::permitted(const Identity& identity, const std::s
   return permitted(identity, repository, exists);
 }
 
+Result<AccessControl::ReadablePage> AccessControl::readable_repositories(const Identity& identity,
+                                                                         const std::string& after, size_t limit) {
+  ReadablePage page;
+  auto pulls = [&](const std::string& name, const meta::AccessFacts& facts) {
+    return permitted_by(identity, name, facts).count(Action::pull) > 0;
+  };
+  if (identity.kind == Identity::Kind::ci) {
+    // A CI token sees its own few packages and nothing else: those are looked up one by one.
+    std::vector<std::string> own = identity.packages;
+    std::sort(own.begin(), own.end());
+    for (const auto& name : own) {
+      if (name <= after) continue;
+      if (permitted(identity, name).count(Action::pull) == 0) continue;
+      if (page.names.size() == limit) {
+        page.more = true;
+        break;
+      }
+      page.names.push_back(name);
+    }
+    return page;
+  }
+  if (!identity.anonymous() && identity.scopes.count("read:packages") == 0 &&
+      identity.scopes.count("write:packages") == 0) {
+    return page;  // permitted_by() lets no package be pulled without one of these
+  }
+  const std::string user = identity.anonymous() ? "" : identity.user;
+  const size_t want = limit + 1;  // one more tells whether a next page exists
+  std::string from = after;
+  for (;;) {
+    auto candidates = store_.readable_candidates(from, want, user);
+    if (!candidates.ok()) return candidates.status();
+    for (const auto& c : *candidates) {
+      if (!pulls(c.repository, c.facts)) continue;
+      if (page.names.size() == limit) {
+        page.more = true;
+        return page;
+      }
+      page.names.push_back(c.repository);
+    }
+    if (candidates->size() < want) return page;
+    from = candidates->back().repository;
+  }
+}
+
 Decision AccessControl::decide(const Identity& identity, Action action, const std::string& repository,
                                bool* package_exists) {
   if (package_exists) *package_exists = false;
@@ -310,6 +349,9 @@ Result<AccessControl::IssuedToken> AccessControl::issue_token(const Identity& id
   claims.expires_at = claims.issued_at + options_.token_ttl_seconds;
   claims.scopes.assign(identity.scopes.begin(), identity.scopes.end());
   claims.packages = identity.packages;
+  auto epoch = store_.revocation_epoch(claims.subject);
+  if (!epoch.ok()) return epoch.status();
+  claims.epoch = *epoch;
   for (const auto& scope : requested) {
     AccessEntry entry{scope.type, scope.name, {}};
     if (scope.type == "repository") {

@@ -21,9 +21,11 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "auth/jwt.h"
+#include "auth/login_throttle.h"
 #include "auth/scope.h"
 #include "common/status.h"
 #include "meta/identity_store.h"
@@ -49,10 +51,13 @@ struct AuthOptions {
   std::string service = "berth";  // the JWT audience and the challenge's service
   std::string issuer = "berth";
   int64_t token_ttl_seconds = 300;
-  int max_failed_logins = 5;       // within failure_window_seconds, per client address
+  int max_failed_logins = 5;       // within failure_window_seconds, per client network and user name
   int64_t failure_window_seconds = 60;
   int64_t first_backoff_seconds = 5;  // then doubling with each further block
   int64_t max_backoff_seconds = 300;
+  // How long a node trusts what it last read of a user's revocation epoch: a bearer JWT stops working at
+  // most this long after its access token is revoked or its user loses a right (docs/auth.md).
+  int64_t revocation_check_seconds = 5;
 };
 
 // Whether an Authorization header value uses the Bearer scheme (case-insensitive, as RFC 7235 says).
@@ -97,6 +102,15 @@ class AccessControl {
   Decision decide(const Identity& identity, Action action, const std::string& repository,
                   bool* package_exists = nullptr);
 
+  // The catalog's page for the identity: repository names after `after`, in name order, that it may
+  // pull, at most `limit`; `more` when further ones follow. A few store reads per page whatever the
+  // number of repositories it may not see (IdentityStore::readable_candidates), none per name.
+  struct ReadablePage {
+    std::vector<std::string> names;
+    bool more = false;
+  };
+  Result<ReadablePage> readable_repositories(const Identity& identity, const std::string& after, size_t limit);
+
   // Whether the identity reads every package of the owner (their own namespace, or a member of the org)
   // rather than only the public ones and those it holds a role on; for listings. Scopes are not
   // considered. The caller has read the owner's account and says whether it is an org.
@@ -125,28 +139,27 @@ class AccessControl {
   // permitted(), also telling whether the repository exists (false when the store could not say).
   std::set<Action> permitted(const Identity& identity, const std::string& repository, bool& exists);
   Identity from_claims(const TokenClaims& claims) const;
+  // Whether the JWT's revocation epoch is still its subject's (read at most every
+  // revocation_check_seconds per subject, or at once when the JWT is newer than what was read).
+  Result<bool> epoch_current(const std::string& subject, int64_t epoch);
   // login() and login_with_token(): `expected_user` null when the token alone identifies.
   Result<Identity> login_checked(const std::string* expected_user, const std::string& secret,
                                  const std::string& remote, int64_t* retry_after);
-  // Failed-login throttling per client address. A successful login clears the address's count, so a
-  // person who mistyped is not punished; guessing a 256-bit token is hopeless anyway, the throttle is
-  // against floods and password-like guessing.
-  bool throttled(const std::string& remote, int64_t* retry_after);
-  void record_failure(const std::string& remote);
-  void record_success(const std::string& remote);
 
   meta::IdentityStore& store_;
   const TokenSigner& signer_;
   AuthOptions options_;
   Clock clock_;
-
-  struct Failures {
-    std::vector<int64_t> times;  // within the window
-    int64_t blocked_until = 0;
-    int strikes = 0;             // consecutive blocks: the backoff doubles
+  // Failed-login throttling (LoginThrottle: per client network and user name). A successful login
+  // clears its key's count, so a person who mistyped is not punished; guessing a 256-bit token is
+  // hopeless anyway, the throttle is against floods and password-like guessing.
+  LoginThrottle throttle_;
+  struct KnownEpoch {
+    int64_t epoch = 0;
+    std::chrono::steady_clock::time_point read_at;
   };
-  std::mutex failures_mu_;
-  std::map<std::string, Failures> failures_;
+  std::mutex epochs_mu_;
+  std::unordered_map<std::string, KnownEpoch> epochs_;  // by subject ("" anonymous)
 };
 
 }  // namespace berth::auth

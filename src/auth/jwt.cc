@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cmath>
 #include <nlohmann/json.hpp>
 
 #include "auth/jwt_es256.h"
@@ -224,7 +225,7 @@ Result<std::string> TokenSigner::sign(const TokenClaims& claims) const {
   nlohmann::json grants = {{"iss", issuer_},          {"sub", claims.subject},      {"aud", claims.audience},
                            {"iat", claims.issued_at}, {"nbf", claims.issued_at},    {"exp", claims.expires_at},
                            {"jti", random_hex(16)},   {"kind", claims.kind},        {"access", access},
-                           {"scopes", claims.scopes}, {"packages", claims.packages}};
+                           {"scopes", claims.scopes}, {"packages", claims.packages}, {"rev", claims.epoch}};
   std::string payload;
   try {
     payload = grants.dump();
@@ -283,9 +284,19 @@ Result<TokenClaims> TokenSigner::verify(std::string_view token, const std::strin
     if (claims.audience != audience) return Status(Errc::unauthorized, "token audience mismatch");
     claims.subject = grants.value("sub", "");
     claims.kind = grants.value("kind", "");
-    claims.issued_at = grants.value("iat", int64_t{0});
-    claims.expires_at = grants.value("exp", int64_t{0});
-    int64_t not_before = grants.value("nbf", int64_t{0});
+    // NumericDate claims (RFC 7519 §2 allows fractions). A fraction beyond int64's range has no
+    // conversion (undefined behaviour): such a claim is refused, like one that is not a number.
+    auto date = [&](const char* key, int64_t& out) {
+      auto it = grants.find(key);
+      if (it == grants.end()) return true;
+      if (it->is_number_float() && !(std::fabs(it->get<double>()) < 9.2e18)) return false;
+      out = it->get<int64_t>();  // throws for what is not a number: caught below
+      return true;
+    };
+    int64_t not_before = 0;
+    if (!date("iat", claims.issued_at) || !date("exp", claims.expires_at) || !date("nbf", not_before)) {
+      return Status(Errc::unauthorized, "token claims have the wrong types");
+    }
     // Written so that no claim value can overflow the comparison.
     if (now - kLeewaySeconds > claims.expires_at) return Status(Errc::unauthorized, "token expired");
     if (now + kLeewaySeconds < not_before) return Status(Errc::unauthorized, "token not yet valid");
@@ -297,6 +308,10 @@ Result<TokenClaims> TokenSigner::verify(std::string_view token, const std::strin
     };
     strings("scopes", claims.scopes);
     strings("packages", claims.packages);
+    if (auto rev = grants.find("rev"); rev != grants.end()) {
+      if (!rev->is_number_integer()) return Status(Errc::unauthorized, "token claims have the wrong types");
+      claims.epoch = rev->get<int64_t>();
+    }
     if (grants.contains("access") && grants["access"].is_array()) {
       for (const auto& a : grants["access"]) {
         AccessEntry e;

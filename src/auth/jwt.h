@@ -34,6 +34,8 @@ struct TokenClaims {
   // What the access token behind this JWT allowed, so decisions made with the JWT apply the same caps.
   std::vector<std::string> scopes;
   std::vector<std::string> packages;
+  // The subject's revocation epoch when issued ("rev"; IdentityStore::revocation_epoch). Absent: 0.
+  int64_t epoch = 0;
 };
 
 class TokenSigner {

@@ -24,6 +24,11 @@ bool parse_bool(std::string_view text, bool& out) {
 // Reads node[key] into out if present; false with an error message if it has the wrong type.
 template <class T>
 bool read(const YAML::Node& node, const char* key, T& out, std::string& error, const std::string& where) {
+  // A section written as a scalar (`http: 8080`) has no keys: yaml-cpp would throw BadSubscript.
+  if (node && node.IsScalar()) {
+    error = "config key " + where.substr(0, where.empty() ? 0 : where.size() - 1) + " must be a mapping";
+    return false;
+  }
   if (!node || !node[key]) return true;
   try {
     out = node[key].as<T>();
@@ -91,6 +96,11 @@ Result<Config> load_config_file(const std::string& path) {
   } catch (const YAML::Exception& e) {
     return Status(Errc::invalid_argument, "cannot read config " + path + ": " + e.what());
   }
+  // Keys are looked up by name: a file that is one scalar (`listen 127.0.0.1:5000`, a colon's space
+  // forgotten) or a list has none, and subscripting a scalar throws. An empty file is no keys at all.
+  if (!root.IsMap() && !root.IsNull()) {
+    return Status(Errc::invalid_argument, path + ": the config must be a mapping of keys (key: value)");
+  }
   std::string error;
   const YAML::Node s3 = root["s3"];
   bool ok = read(root, "listen", c.listen, error, "") && read(root, "data", c.data, error, "") &&
@@ -107,6 +117,7 @@ Result<Config> load_config_file(const std::string& path) {
             read(root["http"], "io_threads", c.io_threads, error, "http.") &&
             read(root["http"], "trusted_proxies", c.trusted_proxies, error, "http.") &&
             read(root["http"], "blocking_threads", c.blocking_threads, error, "http.") &&
+            read(root["http"], "route_requests_on", c.route_requests_on, error, "http.") &&
             read(root["http"], "header_limit_bytes", c.header_limit_bytes, error, "http.") &&
             read(root["http"], "idle_timeout_seconds", c.idle_timeout_seconds, error, "http.") &&
             read(root["http"], "header_timeout_seconds", c.header_timeout_seconds, error, "http.") &&
@@ -115,6 +126,10 @@ Result<Config> load_config_file(const std::string& path) {
             read(root["limits"], "max_manifest_bytes", c.max_manifest_bytes, error, "limits.") &&
             read(root["uploads"], "expire_after_seconds", c.upload_expire_after_seconds, error, "uploads.") &&
             read(root["uploads"], "sweep_interval_seconds", c.upload_sweep_interval_seconds, error, "uploads.") &&
+            read(root["uploads"], "empty_expire_after_seconds", c.upload_empty_expire_after_seconds, error,
+                 "uploads.") &&
+            read(root["uploads"], "max_open_per_account", c.uploads_max_open_per_account, error, "uploads.") &&
+            read(root["uploads"], "max_open_per_address", c.uploads_max_open_per_address, error, "uploads.") &&
             read(root["packages"], "restore_window_seconds", c.packages_restore_window_seconds, error, "packages.") &&
             read(root["gc"], "enabled", c.gc_enabled, error, "gc.") &&
             read(root["gc"], "grace_period_seconds", c.gc_grace_seconds, error, "gc.") &&
@@ -130,6 +145,7 @@ Result<Config> load_config_file(const std::string& path) {
             read(root["auth"], "realm", c.auth_realm, error, "auth.") &&
             read(root["auth"], "signing_key_file", c.auth_signing_key_file, error, "auth.") &&
             read(root["auth"], "token_ttl_seconds", c.auth_token_ttl_seconds, error, "auth.") &&
+            read(root["auth"], "revocation_check_seconds", c.auth_revocation_check_seconds, error, "auth.") &&
             read(root["server"], "external_url", c.external_url, error, "server.");
   if (!ok) return Status(Errc::invalid_argument, path + ": " + error);
   return c;
@@ -187,6 +203,10 @@ Status apply_environment(Config& c) {
   }
   if (auto v = env("BERTH_AUTH_REALM")) c.auth_realm = v;
   if (auto v = env("BERTH_AUTH_SIGNING_KEY_FILE")) c.auth_signing_key_file = v;
+  if (auto v = env("BERTH_AUTH_REVOCATION_CHECK_SECONDS");
+      v && !parse_number(v, c.auth_revocation_check_seconds)) {
+    return Status(Errc::invalid_argument, "BERTH_AUTH_REVOCATION_CHECK_SECONDS must be a number");
+  }
   if (auto v = env("BERTH_AUTH_TOKEN_TTL_SECONDS"); v && !parse_number(v, c.auth_token_ttl_seconds)) {
     return Status(Errc::invalid_argument, "BERTH_AUTH_TOKEN_TTL_SECONDS must be a number");
   }
@@ -218,6 +238,17 @@ Status apply_environment(Config& c) {
   if (auto v = env("BERTH_HTTP_MAX_CONNECTIONS"); v && !parse_number(v, c.max_connections)) {
     return Status(Errc::invalid_argument, "BERTH_HTTP_MAX_CONNECTIONS must be a number");
   }
+  if (auto v = env("BERTH_HTTP_ROUTE_REQUESTS_ON")) c.route_requests_on = v;
+  if (auto v = env("BERTH_UPLOAD_MAX_OPEN_PER_ACCOUNT"); v && !parse_number(v, c.uploads_max_open_per_account)) {
+    return Status(Errc::invalid_argument, "BERTH_UPLOAD_MAX_OPEN_PER_ACCOUNT must be a number");
+  }
+  if (auto v = env("BERTH_UPLOAD_MAX_OPEN_PER_ADDRESS"); v && !parse_number(v, c.uploads_max_open_per_address)) {
+    return Status(Errc::invalid_argument, "BERTH_UPLOAD_MAX_OPEN_PER_ADDRESS must be a number");
+  }
+  if (auto v = env("BERTH_UPLOAD_EMPTY_EXPIRE_AFTER_SECONDS");
+      v && !parse_number(v, c.upload_empty_expire_after_seconds)) {
+    return Status(Errc::invalid_argument, "BERTH_UPLOAD_EMPTY_EXPIRE_AFTER_SECONDS must be a number");
+  }
   if (auto v = env("BERTH_HTTP_HEADER_TIMEOUT_SECONDS"); v && !parse_number(v, c.header_timeout_seconds)) {
     return Status(Errc::invalid_argument, "BERTH_HTTP_HEADER_TIMEOUT_SECONDS must be a number");
   }
@@ -232,6 +263,10 @@ Status apply_environment(Config& c) {
   }
   if (c.gc_grace_seconds < 0) return Status(Errc::invalid_argument, "gc.grace_period_seconds must not be negative");
   if (c.gc_interval_seconds < 1) return Status(Errc::invalid_argument, "gc.interval_seconds must be at least 1");
+  if (c.route_requests_on != "auto" && c.route_requests_on != "pool" && c.route_requests_on != "io") {
+    return Status(Errc::invalid_argument,
+                  "http.route_requests_on must be auto, pool or io, got '" + c.route_requests_on + "'");
+  }
   if (c.storage != "filesystem" && c.storage != "s3") {
     return Status(Errc::invalid_argument, "storage must be filesystem or s3, got '" + c.storage + "'");
   }

@@ -40,6 +40,10 @@ struct Config {
   std::vector<std::string> trusted_proxies;  // load balancers whose X-Forwarded-For is believed
   unsigned io_threads = 0;  // 0: one per core
   unsigned blocking_threads = 8;
+  // Where requests are routed and their metadata read: "pool" (the blocking pool: a thread hop per
+  // request, worth it when each read is a round trip to PostgreSQL), "io" (the I/O thread), or "auto"
+  // (pool with postgres, io with sqlite).
+  std::string route_requests_on = "auto";
   size_t header_limit_bytes = 64 * 1024;
   size_t max_manifest_bytes = 4 * 1024 * 1024;
   int idle_timeout_seconds = 120;
@@ -49,6 +53,9 @@ struct Config {
   int shutdown_grace_seconds = 30;
   int64_t upload_expire_after_seconds = 24 * 3600;
   int upload_sweep_interval_seconds = 600;
+  int64_t upload_empty_expire_after_seconds = 600;  // sessions that never received a byte
+  size_t uploads_max_open_per_account = 100;        // 0: no cap
+  size_t uploads_max_open_per_address = 200;
   // Deleted package versions stay restorable this long, then are purged (checked every sweep interval).
   int64_t packages_restore_window_seconds = 30 * 24 * 3600;
   // Online garbage collection (docs/lifecycle.md): a step of at most gc_step_budget rows and objects
@@ -72,6 +79,7 @@ struct Config {
   std::string auth_realm;             // token endpoint URL in challenges; empty: from the Host header
   std::string auth_signing_key_file;  // ES256 PEM key; empty: DATA/keys/token-signing-key.pem (created)
   int64_t auth_token_ttl_seconds = 300;
+  int64_t auth_revocation_check_seconds = 5;
 };
 
 // Reads the YAML file (an empty path means none) over the defaults. Errors name the file and the key.

@@ -147,10 +147,14 @@ int serve(const cli::Config& config) {
     spdlog::error("{}", backends.status().message());
     return 1;
   }
-  registry::Registry registry(*backends->blobs, *backends->metadata,
-                              registry::RegistryOptions{config.upload_expire_after_seconds,
-                                                        config.storage == "s3" ? config.s3.redirect_seconds : 0,
-                                                        config.gc_grace_seconds});
+  registry::Registry registry(
+      *backends->blobs, *backends->metadata,
+      registry::RegistryOptions{
+          .upload_expire_after_seconds = config.upload_expire_after_seconds,
+          .redirect_blobs_seconds = config.storage == "s3" ? config.s3.redirect_seconds : 0,
+          .gc_grace_seconds = config.gc_grace_seconds,
+          .empty_upload_expire_after_seconds = config.upload_empty_expire_after_seconds,
+          .upload_limits = {config.uploads_max_open_per_account, config.uploads_max_open_per_address}});
   lifecycle::CollectorOptions gc_options;
   gc_options.grace_seconds = config.gc_grace_seconds;
   gc_options.stale_upload_seconds = config.upload_expire_after_seconds;
@@ -184,6 +188,7 @@ int serve(const cli::Config& config) {
     auth_options.service = config.auth_service;
     auth_options.issuer = config.auth_service;
     auth_options.token_ttl_seconds = config.auth_token_ttl_seconds;
+    auth_options.revocation_check_seconds = config.auth_revocation_check_seconds;
     access = std::make_unique<auth::AccessControl>(*backends->identity, *signer, auth_options);
     api_options.access = access.get();
     api_options.token_realm = config.auth_realm;
@@ -215,6 +220,8 @@ int serve(const cli::Config& config) {
   options.port = port;
   options.io_threads = config.io_threads;
   options.blocking_threads = config.blocking_threads;
+  options.handle_on_pool = config.route_requests_on == "pool" ||
+                           (config.route_requests_on == "auto" && config.metadata == "postgres");
   options.header_limit = config.header_limit_bytes;
   options.idle_timeout = std::chrono::seconds(config.idle_timeout_seconds);
   options.header_timeout = std::chrono::seconds(config.header_timeout_seconds);

@@ -43,6 +43,8 @@ enum class Errc {
   range_invalid,
   // Not a spec code: a request body over the allowed size (HTTP 413).
   too_large,
+  // Not a spec code: the registry's disk or database is full (HTTP 507, the message kept).
+  insufficient_storage,
 };
 
 class [[nodiscard]] Status {

@@ -101,11 +101,11 @@ class BodySink {
 };
 
 struct Dispatch {
-  enum class Kind { respond, read_body, stream_body };
+  enum class Kind { respond, read_body, stream_body, offload };
   Kind kind = Kind::respond;
   Response response;                         // respond
   size_t body_limit = 0;                     // read_body: larger bodies get 413
-  std::function<Response(Request&)> on_body; // read_body
+  std::function<Response(Request&)> on_body; // read_body; offload: the whole answer
   std::unique_ptr<BodySink> sink;            // stream_body
   // The work after the body (on_body / finish) may block (fsync, database writes): run it on the
   // blocking thread pool rather than an I/O thread.
@@ -122,6 +122,16 @@ struct Dispatch {
     d.body_limit = limit;
     d.on_body = std::move(fn);
     d.blocking = blocking;
+    return d;
+  }
+  // The answer takes work that may be long or wait on the network (a listing filtered row by row, a
+  // remote database): made on the blocking pool, so that the I/O thread goes on serving others. A body
+  // the request has is drained unread.
+  static Dispatch offload(std::function<Response(Request&)> fn) {
+    Dispatch d;
+    d.kind = Kind::offload;
+    d.on_body = std::move(fn);
+    d.blocking = true;
     return d;
   }
   static Dispatch stream_body(std::unique_ptr<BodySink> sink) {

@@ -430,10 +430,25 @@ struct Server::Impl {
       x.expect_continue = expect && iequals(*expect, "100-continue");
 
       Dispatch d;
-      try {
-        d = handler.on_request(x.req);
-      } catch (const std::exception&) {
-        d = Dispatch::respond(Response::json(500, R"({"errors":[{"code":"UNKNOWN","message":"internal error"}]})"));
+      bool answered = false;  // an offloaded answer made on the pool with the routing
+      // Plain lambdas: a std::function is made only when the work goes to the pool (no allocation inline).
+      auto answer = [&] { x.response = call_safely([&] { return d.on_body(x.req); }); };
+      auto route = [&] {
+        try {
+          d = handler.on_request(x.req);
+        } catch (const std::exception&) {
+          d = Dispatch::respond(Response::json(500, R"({"errors":[{"code":"UNKNOWN","message":"internal error"}]})"));
+        }
+        if (opt.handle_on_pool && d.kind == Dispatch::Kind::offload) {
+          answer();
+          answered = true;
+        }
+      };
+      if (opt.handle_on_pool) {
+        const std::function<void()> job = route;
+        co_await run_blocking(&job);
+      } else {
+        route();
       }
       switch (d.kind) {
         case Dispatch::Kind::respond:
@@ -442,6 +457,13 @@ struct Server::Impl {
           break;
         case Dispatch::Kind::read_body: co_await read_then_answer(stream, buffer, hp, d, x); break;
         case Dispatch::Kind::stream_body: co_await stream_then_answer(stream, buffer, hp, d, x); break;
+        case Dispatch::Kind::offload:
+          if (!answered) {
+            const std::function<void()> job = answer;
+            co_await run_blocking(&job);
+          }
+          if (x.req.has_body) co_await drain_unwanted_body(stream, buffer, hp, x);
+          break;
       }
 
       if (stopping) x.keep_alive = false;

@@ -18,6 +18,9 @@ struct ServerOptions {
   uint16_t port = 5000;               // 0: pick a free port (see Server::port)
   unsigned io_threads = 0;            // 0: one per core
   unsigned blocking_threads = 8;      // for fsync, database writes, object storage calls
+  // Whether Handler::on_request itself runs on the blocking pool instead of the I/O thread: worth its
+  // thread hop when every metadata read is a network round trip (PostgreSQL), not with an embedded database.
+  bool handle_on_pool = false;
   size_t header_limit = 64 * 1024;    // long bearer tokens do not fit Beast's 8 KiB default
   std::chrono::seconds header_timeout{30};   // to receive a whole request header, and a new connection's first
   // Connections at once (0: no cap). Over it, an idle connection is closed to make room (one that never

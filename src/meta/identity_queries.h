@@ -191,6 +191,45 @@ inline constexpr std::string_view kAccessFacts =
     "LEFT JOIN repository r ON r.name = ? "
     "LEFT JOIN account o ON o.name = ?";
 
+// kAccessFacts for a page of repositories (the catalog): those after ? in name order that the user
+// (bound four times: three roles, then the filter) may be able to read — public, in the namespace of
+// their name, of an org they belong to, or with a package role of theirs — at most ?. A superset of
+// what auth::permitted_by lets them pull; it decides from the facts. The owner is the first path
+// component, which the dialects cut differently.
+#define BERTH_META_READABLE_PAGE(OWNER)                                                              \
+  "SELECT r.name, r.visibility, o.kind, o.create_on_push, o.default_visibility, "                   \
+  "(SELECT m.role FROM membership m JOIN account u ON u.id = m.user_id "                            \
+  "WHERE m.org_id = o.id AND u.name = ?), "                                                         \
+  "(SELECT p.role FROM package_role p JOIN account u ON u.id = p.user_id "                          \
+  "WHERE p.repository_id = r.id AND u.name = ?), "                                                  \
+  "(SELECT tr.role FROM account u JOIN team_member tm ON tm.user_id = u.id "                        \
+  "JOIN team_package_role tr ON tr.repository_id = r.id AND tr.team_id = tm.team_id "               \
+  "JOIN team t ON t.id = tm.team_id "                                                               \
+  "WHERE u.name = ? AND t.org_id = o.id "                                                           \
+  "ORDER BY CASE tr.role WHEN 'admin' THEN 3 WHEN 'write' THEN 2 WHEN 'read' THEN 1 ELSE 0 END DESC " \
+  "LIMIT 1) "                                                                                       \
+  "FROM repository r LEFT JOIN account o ON o.name = " OWNER " "                                  \
+  "WHERE r.name > ? AND r.deleted_at IS NULL AND (r.visibility = 'public' OR " OWNER " = ? "       \
+  "OR EXISTS (SELECT 1 FROM membership m JOIN account u ON u.id = m.user_id "                       \
+  "WHERE m.org_id = o.id AND u.name = ?) "                                                          \
+  "OR EXISTS (SELECT 1 FROM package_role p JOIN account u ON u.id = p.user_id "                     \
+  "WHERE p.repository_id = r.id AND u.name = ?)) "                                                  \
+  "ORDER BY r.name LIMIT ?"
+inline constexpr std::string_view kReadablePage =
+    BERTH_META_READABLE_PAGE("substr(r.name, 1, instr(r.name || '/', '/') - 1)");
+inline constexpr std::string_view kReadablePagePg = BERTH_META_READABLE_PAGE("split_part(r.name, '/', 1)");
+#undef BERTH_META_READABLE_PAGE
+
+// ---- Revocation epochs (migration 11) ----
+inline constexpr std::string_view kBumpEpoch =
+    "INSERT INTO auth_epoch (subject, epoch) VALUES (?, 1) "
+    "ON CONFLICT (subject) DO UPDATE SET epoch = auth_epoch.epoch + 1";
+inline constexpr std::string_view kRevocationEpoch =
+    "SELECT COALESCE((SELECT epoch FROM auth_epoch WHERE subject = ?), 0) + "
+    "COALESCE((SELECT epoch FROM auth_epoch WHERE subject = ''), 0)";
+inline constexpr std::string_view kTokenOwner =
+    "SELECT a.name FROM token t JOIN account a ON a.id = t.user_id WHERE t.id = ?";
+
 // ---- Audit log ----
 // Columns read by audit_row(): id, at, actor, action, target, outcome, remote, detail.
 #define BERTH_META_AUDIT_SELECT "SELECT id, at, actor, action, target, outcome, remote, detail FROM audit_event "

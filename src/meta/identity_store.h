@@ -102,6 +102,11 @@ struct AuditEvent {
   std::string detail;
 };
 
+struct RepositoryFacts {
+  std::string repository;
+  AccessFacts facts;
+};
+
 class IdentityStore {
  public:
   virtual ~IdentityStore() = default;
@@ -184,6 +189,19 @@ class IdentityStore {
   // nullopt unless the owner is an org the user belongs to.
   virtual Result<AccessFacts> access_facts(const std::string& repository, const std::string& owner,
                                            const std::string& user) = 0;
+
+  // The user's revocation epoch: a number that grows whenever the user loses a right they had (a token
+  // revoked, a role removed or lowered, a membership or team ended) or any package stops being public.
+  // A bearer JWT records it when issued; one whose number is no longer current is refused. `user` empty:
+  // anonymous (only the registry-wide part).
+  virtual Result<int64_t> revocation_epoch(const std::string& user) = 0;
+
+  // For the catalog: repositories after `after` in name order that `user` (empty: anonymous) may be able
+  // to read — public ones, those of the user's namespace, of orgs the user belongs to, and those the user
+  // has a package role on — each with its access_facts, at most `limit`, in one read. A superset of what
+  // the user may pull: the caller decides from the facts.
+  virtual Result<std::vector<RepositoryFacts>> readable_candidates(const std::string& after, size_t limit,
+                                                                   const std::string& user) = 0;
 
   // ---- Audit log ----
   // event.id is ignored: the store assigns the next one.

@@ -31,6 +31,16 @@ struct UploadRecord {
   std::string storage_state;  // BlobStore's opaque upload state
   int64_t started_at = 0;
   int64_t updated_at = 0;
+  // Who opened it (the actor, e.g. "alice" or "ci:alice") and from which client address: for the caps on
+  // open sessions (UploadLimits). Written by create_upload, not read back.
+  std::string opened_by;
+  std::string opened_from;
+};
+
+// Caps on the sessions open at once, counted in the store (so in a fleet across every node); 0: none.
+struct UploadLimits {
+  size_t per_opener = 0;
+  size_t per_address = 0;
 };
 
 struct ManifestRecord {
@@ -133,8 +143,9 @@ class MetadataStore {
   virtual Result<bool> unlink_blob(const std::string& repository, const oci::Digest& digest) = 0;
 
   // ---- Upload sessions ----
-  // Creates the repository if needed. already_exists if an upload with this id exists.
-  virtual Status create_upload(const UploadRecord& upload) = 0;
+  // Creates the repository if needed. already_exists if an upload with this id exists;
+  // too_many_requests if its opener or address already has as many open uploads as `limits` allow.
+  virtual Status create_upload(const UploadRecord& upload, const UploadLimits& limits = {}) = 0;
   virtual Result<std::optional<UploadRecord>> get_upload(const std::string& id) = 0;
   // Compare-and-set: succeeds only if the stored offset is still `expected_offset` (conflict otherwise,
   // not_found if the upload is gone). Sets offset, states and updated_at = now.
@@ -148,6 +159,8 @@ class MetadataStore {
   virtual Result<bool> touch_upload(const std::string& id, int64_t now) = 0;
   // Uploads whose updated_at < before (for expiry).
   virtual Result<std::vector<UploadRecord>> uploads_idle_since(int64_t before) = 0;
+  // Uploads that never received a byte, with updated_at < before (they expire sooner).
+  virtual Result<std::vector<UploadRecord>> empty_uploads_idle_since(int64_t before) = 0;
   // Deletes the upload only if its updated_at is still < before: an advance or touch since it was listed
   // by uploads_idle_since keeps it. True if it was deleted.
   virtual Result<bool> delete_upload_if_idle(const std::string& id, int64_t before) = 0;

@@ -71,11 +71,15 @@ inline constexpr std::string_view kUnlinkBlob =
   "SELECT u.id, r.name, u.byte_offset, u.hash_state, u.storage_state, u.started_at, u.updated_at " \
   "FROM upload u JOIN repository r ON r.id = u.repository_id "
 inline constexpr std::string_view kInsertUpload =
-    "INSERT INTO upload (id, repository_id, byte_offset, hash_state, storage_state, started_at, updated_at) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING";
+    "INSERT INTO upload (id, repository_id, byte_offset, hash_state, storage_state, started_at, updated_at, "
+    "opened_by, opened_from) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING";
+inline constexpr std::string_view kOpenUploadsBy = "SELECT COUNT(*) FROM upload WHERE opened_by = ?";
+inline constexpr std::string_view kOpenUploadsFrom = "SELECT COUNT(*) FROM upload WHERE opened_from = ?";
 inline constexpr std::string_view kGetUpload = BERTH_META_UPLOAD_SELECT "WHERE u.id = ?";
 inline constexpr std::string_view kUploadsIdleSince =
     BERTH_META_UPLOAD_SELECT "WHERE u.updated_at < ? ORDER BY u.updated_at, u.id";
+inline constexpr std::string_view kEmptyUploadsIdleSince =
+    BERTH_META_UPLOAD_SELECT "WHERE u.byte_offset = 0 AND u.updated_at < ? ORDER BY u.updated_at, u.id";
 // Compare-and-set on the offset: the WHERE clause is the "compare".
 inline constexpr std::string_view kAdvanceUpload =
     "UPDATE upload SET byte_offset = ?, hash_state = ?, storage_state = ?, updated_at = ? "

@@ -56,6 +56,9 @@ class SqlIdentityStore : public IdentityStore {
 
   Result<AccessFacts> access_facts(const std::string& repository, const std::string& owner,
                                    const std::string& user) override;
+  Result<int64_t> revocation_epoch(const std::string& user) override;
+  Result<std::vector<RepositoryFacts>> readable_candidates(const std::string& after, size_t limit,
+                                                           const std::string& user) override;
 
   // Inserts the event in its own write transaction. Audit ids must become visible in increasing order
   // (readers page with after_id): true of SQLite's single writer; PgIdentityStore overrides this.

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <string>
+#include <type_traits>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -24,6 +25,41 @@ namespace berth::meta {
 namespace q = sql::identity;
 
 namespace identity_detail {
+
+// Bumps a revocation epoch (IdentityStore::revocation_epoch): the user's, or with "" the registry's.
+template <class Connection>
+Status bump_epoch(Connection& c, const std::string& subject) {
+  return sql::run(c, q::kBumpEpoch, subject);
+}
+
+// Bumps the epoch of every member of a team, inside the transaction that changes what the team gives.
+template <class Connection>
+Status bump_team_members(Connection& c, const std::string& org, const std::string& team) {
+  std::vector<std::string> members;
+  {
+    META_TRY(st, c.prepare(q::kListTeamMembers));
+    st.bind(1, org).bind(2, team);
+    BERTH_RETURN_IF_ERROR(sql::collect(st, members, [](const auto& s) { return s.column_text(0); }));
+  }
+  for (const auto& user : members) BERTH_RETURN_IF_ERROR(bump_epoch(c, user));
+  return Status::Ok();
+}
+
+// The facts kAccessFacts and kReadablePage select, from column `first` on.
+template <class Stmt>
+AccessFacts access_facts_at(const Stmt& st, int first) {
+  AccessFacts facts;
+  if (!st.column_is_null(first)) facts.visibility = st.column_text(first);
+  if (!st.column_is_null(first + 1)) {
+    facts.owner_kind = st.column_text(first + 1) == "org" ? AccountKind::org : AccountKind::user;
+    facts.owner_create_on_push = st.column_int64(first + 2) != 0;
+    facts.owner_default_visibility = st.column_text(first + 3);
+  }
+  if (!st.column_is_null(first + 4)) facts.org_role = st.column_text(first + 4);
+  if (!st.column_is_null(first + 5)) facts.package_role = st.column_text(first + 5);
+  if (!st.column_is_null(first + 6)) facts.team_role = st.column_text(first + 6);
+  return facts;
+}
 
 inline std::string_view kind_word(AccountKind kind) { return kind == AccountKind::org ? "org" : "user"; }
 
@@ -211,6 +247,8 @@ Status SqlIdentityStore<Pool>::set_membership(const std::string& org, const std:
   return write([&](auto& c) -> Status {
     META_TRY(org_id, identity_detail::existing_account_id(c, org, AccountKind::org));
     META_TRY(user_id, identity_detail::existing_account_id(c, user, AccountKind::user));
+    META_TRY(before, sql::text_of(c, q::kOrgRole, org, user));
+    if (before && *before != role) BERTH_RETURN_IF_ERROR(identity_detail::bump_epoch(c, user));
     META_TRY(st, c.prepare(q::kUpsertMembership));
     return st.bind(1, org_id).bind(2, user_id).bind(3, role).run();
   });
@@ -224,10 +262,12 @@ Result<bool> SqlIdentityStore<Pool>::remove_membership(const std::string& org, c
       META_TRY(st, c.prepare(q::kDeleteTeamMembershipsInOrg));
       BERTH_RETURN_IF_ERROR(st.bind(1, user).bind(2, org).run());
     }
-    META_TRY(st, c.prepare(q::kDeleteMembership));
-    BERTH_RETURN_IF_ERROR(st.bind(1, org).bind(2, user).run());
-    removed = c.changes() > 0;
-    return Status::Ok();
+    {
+      META_TRY(st, c.prepare(q::kDeleteMembership));
+      BERTH_RETURN_IF_ERROR(st.bind(1, org).bind(2, user).run());
+      removed = c.changes() > 0;
+    }
+    return removed ? identity_detail::bump_epoch(c, user) : Status::Ok();
   }));
   return removed;
 }
@@ -284,6 +324,7 @@ Result<bool> SqlIdentityStore<Pool>::delete_team(const std::string& org, const s
     if (!org_id.ok()) return org_id.status().code() == Errc::not_found ? Status::Ok() : org_id.status();
     auto team_id = identity_detail::existing_team_id(c, *org_id, org, name);
     if (!team_id.ok()) return team_id.status().code() == Errc::not_found ? Status::Ok() : team_id.status();
+    BERTH_RETURN_IF_ERROR(identity_detail::bump_team_members(c, org, name));
     for (std::string_view text : q::kDeleteTeamRows) {
       META_TRY(st, c.prepare(text));
       BERTH_RETURN_IF_ERROR(st.bind(1, *team_id).run());
@@ -333,10 +374,12 @@ Result<bool> SqlIdentityStore<Pool>::remove_team_member(const std::string& org, 
                                                         const std::string& user) {
   bool removed = false;
   BERTH_RETURN_IF_ERROR(write([&](auto& c) -> Status {
-    META_TRY(st, c.prepare(q::kDeleteTeamMember));
-    BERTH_RETURN_IF_ERROR(st.bind(1, org).bind(2, team).bind(3, user).run());
-    removed = c.changes() > 0;
-    return Status::Ok();
+    {
+      META_TRY(st, c.prepare(q::kDeleteTeamMember));
+      BERTH_RETURN_IF_ERROR(st.bind(1, org).bind(2, team).bind(3, user).run());
+      removed = c.changes() > 0;
+    }
+    return removed ? identity_detail::bump_epoch(c, user) : Status::Ok();
   }));
   return removed;
 }
@@ -364,6 +407,7 @@ Status SqlIdentityStore<Pool>::set_team_package_role(const std::string& org, con
     META_TRY(org_id, identity_detail::existing_account_id(c, org, AccountKind::org));
     META_TRY(team_id, identity_detail::existing_team_id(c, org_id, org, team));
     META_TRY(repo_id, identity_detail::existing_repository_id(c, repository));
+    BERTH_RETURN_IF_ERROR(identity_detail::bump_team_members(c, org, team));  // the role may be lower now
     META_TRY(st, c.prepare(q::kUpsertTeamPackageRole));
     return st.bind(1, team_id).bind(2, repo_id).bind(3, role).run();
   });
@@ -374,10 +418,12 @@ Result<bool> SqlIdentityStore<Pool>::remove_team_package_role(const std::string&
                                                               const std::string& repository) {
   bool removed = false;
   BERTH_RETURN_IF_ERROR(write([&](auto& c) -> Status {
-    META_TRY(st, c.prepare(q::kDeleteTeamPackageRole));
-    BERTH_RETURN_IF_ERROR(st.bind(1, org).bind(2, team).bind(3, repository).run());
-    removed = c.changes() > 0;
-    return Status::Ok();
+    {
+      META_TRY(st, c.prepare(q::kDeleteTeamPackageRole));
+      BERTH_RETURN_IF_ERROR(st.bind(1, org).bind(2, team).bind(3, repository).run());
+      removed = c.changes() > 0;
+    }
+    return removed ? identity_detail::bump_team_members(c, org, team) : Status::Ok();
   }));
   return removed;
 }
@@ -465,7 +511,11 @@ Result<bool> SqlIdentityStore<Pool>::revoke_token(int64_t id, int64_t now) {
       META_TRY(st, c.prepare(q::kRevokeToken));  // keeps the first revocation time
       BERTH_RETURN_IF_ERROR(st.bind(1, now).bind(2, id).run());
       exists = c.changes() > 0;
-      if (exists) return Status::Ok();
+    }
+    if (exists) {
+      // The JWTs this token bought stop working too (AccessControl checks the owner's epoch).
+      META_TRY(owner, sql::text_of(c, q::kTokenOwner, id));
+      return owner ? identity_detail::bump_epoch(c, *owner) : Status::Ok();
     }
     // Nothing changed: already revoked (still true) or no such token.
     META_TRY(st, c.prepare(q::kTokenExists));
@@ -506,6 +556,11 @@ template <class Pool>
 Status SqlIdentityStore<Pool>::set_repository_visibility(const std::string& repository,
                                                          const std::string& visibility) {
   return write([&](auto& c) -> Status {
+    META_TRY(before, sql::text_of(c, q::kRepositoryVisibility, repository));
+    // Anonymous JWTs name no user: a package that stops being public bumps the registry's epoch.
+    if (before == std::optional<std::string>("public") && visibility != "public") {
+      BERTH_RETURN_IF_ERROR(identity_detail::bump_epoch(c, ""));
+    }
     META_TRY(st, c.prepare(q::kUpsertRepositoryVisibility));
     return st.bind(1, repository).bind(2, sql::unix_now()).bind(3, visibility).run();
   });
@@ -517,6 +572,8 @@ Status SqlIdentityStore<Pool>::set_package_role(const std::string& repository, c
   return write([&](auto& c) -> Status {
     META_TRY(repo_id, identity_detail::existing_repository_id(c, repository));
     META_TRY(user_id, identity_detail::existing_account_id(c, user, AccountKind::user));
+    META_TRY(before, sql::text_of(c, q::kPackageRole, repository, user));
+    if (before && *before != role) BERTH_RETURN_IF_ERROR(identity_detail::bump_epoch(c, user));
     META_TRY(st, c.prepare(q::kUpsertPackageRole));
     return st.bind(1, repo_id).bind(2, user_id).bind(3, role).run();
   });
@@ -526,10 +583,12 @@ template <class Pool>
 Result<bool> SqlIdentityStore<Pool>::remove_package_role(const std::string& repository, const std::string& user) {
   bool removed = false;
   BERTH_RETURN_IF_ERROR(write([&](auto& c) -> Status {
-    META_TRY(st, c.prepare(q::kDeletePackageRole));
-    BERTH_RETURN_IF_ERROR(st.bind(1, repository).bind(2, user).run());
-    removed = c.changes() > 0;
-    return Status::Ok();
+    {
+      META_TRY(st, c.prepare(q::kDeletePackageRole));
+      BERTH_RETURN_IF_ERROR(st.bind(1, repository).bind(2, user).run());
+      removed = c.changes() > 0;
+    }
+    return removed ? identity_detail::bump_epoch(c, user) : Status::Ok();
   }));
   return removed;
 }
@@ -568,23 +627,43 @@ Result<AccessFacts> SqlIdentityStore<Pool>::access_facts(const std::string& repo
                                                          const std::string& user) {
   AccessFacts facts;
   BERTH_RETURN_IF_ERROR(read([&](auto& c) -> Status {
-    facts = AccessFacts{};
     META_TRY(st, c.prepare(q::kAccessFacts));
     st.bind(1, user).bind(2, user).bind(3, user).bind(4, repository).bind(5, owner);
     META_TRY(row, st.step());
     if (!row) return Status(Errc::internal, "access facts query returned no row");
-    if (!st.column_is_null(0)) facts.visibility = st.column_text(0);
-    if (!st.column_is_null(1)) {
-      facts.owner_kind = st.column_text(1) == "org" ? AccountKind::org : AccountKind::user;
-      facts.owner_create_on_push = st.column_int64(2) != 0;
-      facts.owner_default_visibility = st.column_text(3);
-    }
-    if (!st.column_is_null(4)) facts.org_role = st.column_text(4);
-    if (!st.column_is_null(5)) facts.package_role = st.column_text(5);
-    if (!st.column_is_null(6)) facts.team_role = st.column_text(6);
+    facts = identity_detail::access_facts_at(st, 0);
     return Status::Ok();
   }));
   return facts;
+}
+
+template <class Pool>
+Result<int64_t> SqlIdentityStore<Pool>::revocation_epoch(const std::string& user) {
+  int64_t epoch = 0;
+  BERTH_RETURN_IF_ERROR(read([&](auto& c) -> Status {
+    META_TRY(value, sql::int_of(c, q::kRevocationEpoch, user));
+    epoch = value.value_or(0);
+    return Status::Ok();
+  }));
+  return epoch;
+}
+
+template <class Pool>
+Result<std::vector<RepositoryFacts>> SqlIdentityStore<Pool>::readable_candidates(const std::string& after,
+                                                                                 size_t limit,
+                                                                                 const std::string& user) {
+  std::vector<RepositoryFacts> out;
+  BERTH_RETURN_IF_ERROR(read([&](auto& c) -> Status {
+    using C = std::remove_reference_t<decltype(c)>;
+    out.clear();
+    META_TRY(st, c.prepare(sql::for_dialect<C>(q::kReadablePage, q::kReadablePagePg)));
+    st.bind(1, user).bind(2, user).bind(3, user).bind(4, after).bind(5, user).bind(6, user).bind(7, user);
+    st.bind(8, sql::to_sql(limit));
+    return sql::collect(st, out, [](const auto& row) {
+      return RepositoryFacts{row.column_text(0), identity_detail::access_facts_at(row, 1)};
+    });
+  }));
+  return out;
 }
 
 // ---- Audit log ----

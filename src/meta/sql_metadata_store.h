@@ -10,6 +10,8 @@
 // Internal to meta/: other modules see SqliteStore and PgStore.
 #pragma once
 
+#include <string_view>
+
 #include "meta/metadata_store.h"
 
 namespace berth::meta {
@@ -28,13 +30,14 @@ class SqlMetadataStore : public MetadataStore {
   Result<std::optional<LinkedBlob>> linked_blob(const std::string& repository, const oci::Digest& digest) override;
   Status touch_blob(const oci::Digest& digest, int64_t now, int64_t older_than) override;
   Result<bool> unlink_blob(const std::string& repository, const oci::Digest& digest) override;
-  Status create_upload(const UploadRecord& upload) override;
+  Status create_upload(const UploadRecord& upload, const UploadLimits& limits = {}) override;
   Result<std::optional<UploadRecord>> get_upload(const std::string& id) override;
   Status advance_upload(const std::string& id, uint64_t expected_offset, uint64_t new_offset,
                         const std::string& hash_state, const std::string& storage_state, int64_t now) override;
   Status delete_upload(const std::string& id) override;
   Result<bool> touch_upload(const std::string& id, int64_t now) override;
   Result<std::vector<UploadRecord>> uploads_idle_since(int64_t before) override;
+  Result<std::vector<UploadRecord>> empty_uploads_idle_since(int64_t before) override;
   Result<bool> delete_upload_if_idle(const std::string& id, int64_t before) override;
   Status put_manifest(const ManifestRecord& manifest, const ManifestRefs& refs, const std::optional<std::string>& tag,
                       int64_t now) override;
@@ -56,6 +59,7 @@ class SqlMetadataStore : public MetadataStore {
   explicit SqlMetadataStore(Pool& pool) : pool_(pool) {}
 
  private:
+  Result<std::vector<UploadRecord>> uploads_where(std::string_view query, int64_t before);
   template <class Body>
   Status read(Body&& body);
   template <class Body>

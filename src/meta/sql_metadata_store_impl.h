@@ -315,12 +315,32 @@ Result<bool> SqlMetadataStore<Pool>::unlink_blob(const std::string& repository, 
 // ---- Upload sessions ----
 
 template <class Pool>
-Status SqlMetadataStore<Pool>::create_upload(const UploadRecord& upload) {
+Status SqlMetadataStore<Pool>::create_upload(const UploadRecord& upload, const UploadLimits& limits) {
   return write([&](auto& c) -> Status {
+    // Counted in the transaction that adds the session: writers are serialized (SQLite) or the count is
+    // at most a few concurrent starts stale (PostgreSQL), which a cap tolerates.
+    auto at_cap = [&](std::string_view query, const std::string& who, size_t cap) -> Result<bool> {
+      if (cap == 0 || who.empty()) return false;
+      META_TRY(open, sql::int_of(c, query, who));
+      return open.value_or(0) >= static_cast<int64_t>(cap);
+    };
+    META_TRY(opener_full, at_cap(sql::kOpenUploadsBy, upload.opened_by, limits.per_opener));
+    if (opener_full) {
+      return Status(Errc::too_many_requests, "too many open uploads for " + upload.opened_by + " (" +
+                                                 std::to_string(limits.per_opener) +
+                                                 "): finish or cancel some, or wait for them to expire");
+    }
+    META_TRY(address_full, at_cap(sql::kOpenUploadsFrom, upload.opened_from, limits.per_address));
+    if (address_full) {
+      return Status(Errc::too_many_requests, "too many open uploads from this address (" +
+                                                 std::to_string(limits.per_address) +
+                                                 "): finish or cancel some, or wait for them to expire");
+    }
     META_TRY(repo_id, store_detail::ensure_repository_id(c, upload.repository));
     META_TRY(st, c.prepare(sql::kInsertUpload));
     st.bind(1, upload.id).bind(2, repo_id).bind(3, sql::to_sql(upload.offset));
     st.bind_blob(4, upload.hash_state).bind_blob(5, upload.storage_state);
+    st.bind(8, upload.opened_by).bind(9, upload.opened_from);
     BERTH_RETURN_IF_ERROR(st.bind(6, upload.started_at).bind(7, upload.updated_at).run());
     if (c.changes() == 0) return Status(Errc::already_exists, "upload already exists: " + upload.id);
     return Status::Ok();
@@ -395,10 +415,20 @@ Result<bool> SqlMetadataStore<Pool>::delete_upload_if_idle(const std::string& id
 
 template <class Pool>
 Result<std::vector<UploadRecord>> SqlMetadataStore<Pool>::uploads_idle_since(int64_t before) {
+  return uploads_where(sql::kUploadsIdleSince, before);
+}
+
+template <class Pool>
+Result<std::vector<UploadRecord>> SqlMetadataStore<Pool>::empty_uploads_idle_since(int64_t before) {
+  return uploads_where(sql::kEmptyUploadsIdleSince, before);
+}
+
+template <class Pool>
+Result<std::vector<UploadRecord>> SqlMetadataStore<Pool>::uploads_where(std::string_view query, int64_t before) {
   std::vector<UploadRecord> uploads;
   BERTH_RETURN_IF_ERROR(read([&](auto& c) -> Status {
     uploads.clear();
-    META_TRY(st, c.prepare(sql::kUploadsIdleSince));
+    META_TRY(st, c.prepare(query));
     st.bind(1, before);
     while (true) {
       META_TRY(row, st.step());

@@ -400,7 +400,10 @@ Result<size_t> SqlPackageStore<Pool>::build_missing_versions() {
       return Status::Ok();
     }));
     if (todo.empty()) return built;
-    for (const auto& [id, name] : todo) {
+    for (const auto& entry : todo) {
+      // Not a structured binding: clang before 16 cannot capture one in the lambda below.
+      const int64_t id = entry.first;
+      const std::string& name = entry.second;
       // One transaction per repository; a second process doing the same finds versions_ready set.
       bool did_build = false;
       BERTH_RETURN_IF_ERROR(write([&](auto& c) -> Status {

@@ -86,6 +86,16 @@ Result<std::optional<int64_t>> int_of(Connection& c, std::string_view query, con
   return std::optional<int64_t>(st.column_int64(0));
 }
 
+// The first column of the first row as text; nullopt when there is no row (or it is NULL).
+template <class Connection, class... Args>
+Result<std::optional<std::string>> text_of(Connection& c, std::string_view query, const Args&... args) {
+  META_TRY(st, c.prepare(query));
+  bind_all(st, 1, args...);
+  META_TRY(row, st.step());
+  if (!row || st.column_is_null(0)) return std::optional<std::string>();
+  return std::optional<std::string>(st.column_text(0));
+}
+
 // Collects every row of `st` through `row_of` (a generic lambda, so that no driver's Stmt type is named);
 // clears `out` first, since a retried transaction body runs again.
 template <class Stmt, class T, class RowOf>

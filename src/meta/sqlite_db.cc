@@ -2,7 +2,16 @@
 
 #include <limits>
 
+#include "common/failpoint.h"
+
 namespace berth::meta::sqlite {
+
+namespace {
+// For the failure point "manifest.before_commit": set when this thread's open transaction inserted a
+// manifest row (a transaction runs on one thread, on one connection). Touched only while a point is armed.
+thread_local bool inserted_manifest = false;
+constexpr std::string_view kManifestInsert = "INSERT INTO manifest (";
+}  // namespace
 
 // ---- Stmt ----
 
@@ -55,6 +64,9 @@ Stmt& Stmt::bind_blob(int index, std::string_view bytes) {
 Result<bool> Stmt::step() {
   if (bind_rc_ != SQLITE_OK) return conn_->fail(bind_rc_, "binding a parameter");
   int rc = sqlite3_step(stmt_);
+  if (failpoint::enabled()) [[unlikely]] {
+    if (rc == SQLITE_DONE && std::string_view(sqlite3_sql(stmt_)).starts_with(kManifestInsert)) inserted_manifest = true;
+  }
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
   return conn_->fail(rc, sqlite3_sql(stmt_));
@@ -172,6 +184,11 @@ Result<Stmt> Connection::prepare(std::string_view sql) {
 }
 
 Status Connection::exec(const std::string& sql) {
+  if (failpoint::enabled()) [[unlikely]] {
+    // Every statement of the put ran (manifest, references, tag, versions, quota, events): die before COMMIT.
+    if (sql == "COMMIT" && inserted_manifest) BERTH_FAILPOINT("manifest.before_commit");
+    if (sql.starts_with("BEGIN") || sql == "COMMIT" || sql == "ROLLBACK") inserted_manifest = false;
+  }
   char* err = nullptr;
   int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err);
   if (rc == SQLITE_OK) return Status::Ok();
@@ -190,6 +207,12 @@ bool Connection::last_error_was_busy() const {
 
 Status Connection::fail(int rc, std::string_view what) {
   last_rc_ = rc;
+  if ((rc & 0xff) == SQLITE_FULL) {
+    // As the filesystem blob store does for ENOSPC (storage/fs_blob_store.cc): a status whose message
+    // reaches the client (413) instead of a bare 500; the statement's text stays out of it.
+    return Status(Errc::insufficient_storage, std::string("insufficient storage: the registry's disk is full (database: ") +
+                                       sqlite3_errmsg(db_) + ")");
+  }
   std::string msg = "sqlite: ";
   msg += what;
   msg += ": ";

@@ -32,6 +32,10 @@ struct RegistryOptions {
   // The garbage collector's grace period (docs/lifecycle.md): a read of a blob older than a quarter of it
   // refreshes the blob's last_seen_at. 0: reads refresh nothing.
   int64_t gc_grace_seconds = 3600;
+  // Sessions that never received a byte are removed once idle this long (a client that opens sessions
+  // and leaves them should not keep them a day).
+  int64_t empty_upload_expire_after_seconds = 600;
+  meta::UploadLimits upload_limits{100, 200};  // open sessions per opener and per client address
 };
 
 struct UploadState {
@@ -114,7 +118,10 @@ class Registry {
   Result<bool> mount_blob(const std::string& repository, const oci::Digest& digest, const std::string& from);
 
   // ---- Uploads ----
-  Result<UploadState> start_upload(const std::string& repository);
+  // `opener` (the actor) and `address` (the client's) count against RegistryOptions::upload_limits:
+  // too_many_requests over them. Empty: not counted.
+  Result<UploadState> start_upload(const std::string& repository, const std::string& opener = {},
+                                   const std::string& address = {});
   // blob_upload_unknown for an unknown id or an id of another repository.
   Result<UploadState> upload_status(const std::string& repository, const std::string& id);
   // Opens an append at the upload's current offset. Only one append per upload at a time

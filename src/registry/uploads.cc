@@ -4,6 +4,7 @@
 #include <ctime>
 #include <thread>
 
+#include "common/failpoint.h"
 #include "registry/registry.h"
 
 namespace berth::registry {
@@ -63,6 +64,7 @@ Result<UploadState> UploadAppender::finish() {
     // Keep the recorded offset: the bytes after it are discarded by the next append.
     return write_error_;
   }
+  BERTH_FAILPOINT("upload.append.before_record");
   Status s = registry_.meta_.advance_upload(record_.id, record_.offset, offset_, hasher_->save(), *state,
                                             registry_.now());
   if (s.code() == Errc::conflict) {
@@ -72,6 +74,7 @@ Result<UploadState> UploadAppender::finish() {
   }
   if (s.code() == Errc::not_found) return Status(Errc::blob_upload_unknown, kGoneDuringRequest);
   if (!s.ok()) return s;
+  BERTH_FAILPOINT("upload.append.after_record");
   return UploadState{record_.id, record_.repository, offset_};
 }
 
@@ -104,7 +107,8 @@ size_t Registry::uploads_in_progress() const {
   return busy_uploads_.size();
 }
 
-Result<UploadState> Registry::start_upload(const std::string& repository) {
+Result<UploadState> Registry::start_upload(const std::string& repository, const std::string& opener,
+                                           const std::string& address) {
   BERTH_RETURN_IF_ERROR(meta_.ensure_repository(repository));
   std::string id = storage::new_upload_id();
   auto state = blobs_.begin_upload(id);
@@ -116,7 +120,9 @@ Result<UploadState> Registry::start_upload(const std::string& repository) {
   record.hash_state = Hasher(HashAlgorithm::sha256).save();
   record.storage_state = *state;
   record.started_at = record.updated_at = now();
-  Status s = meta_.create_upload(record);
+  record.opened_by = opener;
+  record.opened_from = address;
+  Status s = meta_.create_upload(record, options_.upload_limits);
   if (!s.ok()) {
     (void)blobs_.abort_upload(id, *state);
     return s;
@@ -149,7 +155,13 @@ Result<std::unique_ptr<UploadAppender>> Registry::begin_append(const std::string
   if (!hasher.ok()) return hasher.status();
   auto writer = blobs_.append_upload(id, record->storage_state, record->offset);
   if (!writer.ok()) {
-    if (writer.status().code() == Errc::not_found) return Status(Errc::blob_upload_unknown, "upload data is gone");
+    if (writer.status().code() == Errc::not_found) {
+      // A completion that crashed after committing the data (it is the blob now) but before deleting the row
+      // leaves a session that can never continue: drop the row too, so that its status (GET) says what this
+      // answer says, rather than a Range to resume from until the session expires.
+      discard_upload(*record);
+      return Status(Errc::blob_upload_unknown, "upload data is gone; start the upload again");
+    }
     return writer.status();
   }
   return std::unique_ptr<UploadAppender>(
@@ -220,9 +232,11 @@ Result<uint64_t> Registry::complete_upload(const std::string& repository, const 
     std::this_thread::sleep_for(kCollectorPoll);
   }
   BERTH_RETURN_IF_ERROR(blobs_.commit_upload(id, record->storage_state, digest, record->offset));
+  BERTH_FAILPOINT("upload.after_blob_commit");
   // The object is durable before the blob is live: a crash here leaves a pending row, which a collector
   // removes with the object once it is older than the stale-upload limit.
   BERTH_RETURN_IF_ERROR(meta_.publish_blob(repository, digest, now()));
+  BERTH_FAILPOINT("upload.after_publish");
   (void)meta_.delete_upload(id);
   return record->offset;
 }
@@ -241,20 +255,24 @@ int64_t Registry::activity_refresh_seconds() const {
 }
 
 size_t Registry::expire_uploads() {
-  const int64_t before = now() - options_.upload_expire_after_seconds;
-  auto idle = meta_.uploads_idle_since(before);
-  if (!idle.ok()) return 0;
   size_t removed = 0;
-  for (const auto& record : *idle) {
-    UploadClaim claim = this->claim(record.id);
-    if (!claim) continue;  // being written on this node right now: not idle after all
-    // Another node may have written to it (or refreshed it) since it was listed: the row goes only if it
-    // is still idle, and its data only with the row.
-    auto deleted = meta_.delete_upload_if_idle(record.id, before);
-    if (!deleted.ok() || !*deleted) continue;
-    (void)blobs_.abort_upload(record.id, record.storage_state);
-    ++removed;
-  }
+  auto expire = [&](const Result<std::vector<meta::UploadRecord>>& idle, int64_t before) {
+    if (!idle.ok()) return;
+    for (const auto& record : *idle) {
+      UploadClaim claim = this->claim(record.id);
+      if (!claim) continue;  // being written on this node right now: not idle after all
+      // Another node may have written to it (or refreshed it) since it was listed: the row goes only if
+      // it is still idle, and its data only with the row.
+      auto deleted = meta_.delete_upload_if_idle(record.id, before);
+      if (!deleted.ok() || !*deleted) continue;
+      (void)blobs_.abort_upload(record.id, record.storage_state);
+      ++removed;
+    }
+  };
+  const int64_t empty_before = now() - options_.empty_upload_expire_after_seconds;
+  expire(meta_.empty_uploads_idle_since(empty_before), empty_before);
+  const int64_t before = now() - options_.upload_expire_after_seconds;
+  expire(meta_.uploads_idle_since(before), before);
   return removed;
 }
 

@@ -14,6 +14,8 @@
 #include <system_error>
 #include <utility>
 
+#include "common/failpoint.h"
+
 namespace berth::storage {
 
 namespace {
@@ -26,6 +28,13 @@ std::string errno_text(int err) {
 }
 
 Status io_error(std::string_view what, int err) {
+  if (err == ENOSPC || err == EDQUOT) {
+    // A full disk (or quota) is the operator's to fix, not a server fault, and the client should be told:
+    // api/errors.cc answers every 5xx with a bare "internal server error" and has no code for 507, so
+    // this becomes 413 SIZE_INVALID, whose message reaches the client (tests/e2e/test_disk_full.sh).
+    return Status(Errc::insufficient_storage, "insufficient storage: the registry's disk is full (" + std::string(what) + ": " +
+                                       errno_text(err) + ")");
+  }
   return Status(Errc::io_error, std::string(what) + ": " + errno_text(err));
 }
 
@@ -118,7 +127,7 @@ Status ensure_dir(const std::string& root, const std::string& parent_rel, const 
 class FsUploadWriter final : public UploadWriter {
  public:
   FsUploadWriter(UniqueFd fd, uint64_t offset, std::string rel)
-      : fd_(std::move(fd)), offset_(offset), writeback_from_(offset), rel_(std::move(rel)) {}
+      : fd_(std::move(fd)), start_(offset), offset_(offset), writeback_from_(offset), rel_(std::move(rel)) {}
 
   Status write(const char* data, size_t len) override {
     if (fd_.get() < 0) return Status(Errc::internal, "write after close on " + rel_);
@@ -126,8 +135,14 @@ class FsUploadWriter final : public UploadWriter {
     if (len > kMaxOffset - offset_) return Status(Errc::too_large, "upload " + rel_ + " exceeds the file size limit");
     Status s = pwrite_all(fd_.get(), data, len, offset_, rel_);
     if (!s.ok()) {
-      // Some bytes may have landed: the caller must not record a new offset, so close() fails too.
+      // Some bytes may have landed: the caller must not record a new offset, so close() fails too. They
+      // are dropped now rather than by the next append: after ENOSPC they would hold the disk full until
+      // the upload expires (a monolithic push's client never learns the upload's URL).
       failed_ = s;
+      int r;
+      do {
+        r = ::ftruncate(fd_.get(), static_cast<off_t>(start_));
+      } while (r != 0 && errno == EINTR);
       return s;
     }
     offset_ += len;
@@ -156,6 +171,7 @@ class FsUploadWriter final : public UploadWriter {
  private:
   static constexpr uint64_t kWritebackWindow = 8 << 20;
   UniqueFd fd_;
+  uint64_t start_;  // the recorded offset this writer appends at
   uint64_t offset_;
   uint64_t writeback_from_;  // start of the bytes not yet handed to writeback
   std::string rel_;
@@ -371,6 +387,7 @@ Status FsBlobStore::commit_upload(const std::string& upload_id, const std::strin
     if (r != 0) return io_error(what + "truncate", errno);
   }
   // The data must be on disk before the rename makes it visible, or a crash could publish a hole.
+  BERTH_FAILPOINT("blob.before_fsync");
   if (::fsync(fd.get()) != 0) return io_error(what + "fsync", errno);
   fd.reset();
 
@@ -404,6 +421,7 @@ Status FsBlobStore::commit_upload(const std::string& upload_id, const std::strin
       return io_error(what + "rename to " + blob_rel, errno);
     }
   }
+  BERTH_FAILPOINT("blob.after_rename");
   // Also when another commit published the blob: it may not have synced the directory yet. If this
   // fails the blob is visible but maybe not durable; the caller records nothing, and garbage collection
   // reclaims it if a crash does not.

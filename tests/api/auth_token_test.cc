@@ -274,8 +274,8 @@ TEST_F(AuthProtocol, TokensNeverAppearInTheServerLog) {
   EXPECT_EQ(log.find(split_jwt(jwt).signature), std::string::npos);
 }
 
-// Its own server: a blocked address would block every other test of the binary, all on 127.0.0.1.
-TEST(AuthThrottle, FiveFailedLoginsBlockTheAddressWith429AndRetryAfter) {
+// Its own server: a blocked alice would block alice in every other test of the binary, all on 127.0.0.1.
+TEST(AuthThrottle, FiveFailedLoginsBlockTheNameFromThatAddressWith429AndRetryAfter) {
   std::unique_ptr<AuthServer> world;
   ASSERT_NO_THROW(world = std::make_unique<AuthServer>());
   if (world->server->external()) GTEST_SKIP() << "needs a server started by the test";
@@ -291,7 +291,7 @@ TEST(AuthThrottle, FiveFailedLoginsBlockTheAddressWith429AndRetryAfter) {
   // The first block lasts 5 s (whole seconds): the sequence below takes a few ms, well inside it.
   const auto started = std::chrono::system_clock::now();
 
-  // Failures count per address whichever way the login is tried: Basic on /v2/ and the password grant.
+  // Failures count per address and name whichever way the login is tried: Basic on /v2/ and the password grant.
   for (int i = 0; i < 3; ++i) EXPECT_TRUE(IsOciError(client.get("/v2/", bad), 401, "UNAUTHORIZED")) << i;
   for (int i = 0; i < 2; ++i) {
     EXPECT_TRUE(IsOciError(client.request("POST", "/token", form_type, bad_form), 401, "UNAUTHORIZED")) << i;
@@ -302,7 +302,7 @@ TEST(AuthThrottle, FiveFailedLoginsBlockTheAddressWith429AndRetryAfter) {
   ASSERT_FALSE(retry_after.empty()) << sixth.describe();
   EXPECT_GE(std::stoi(retry_after), 4) << sixth.describe();
   EXPECT_LE(std::stoi(retry_after), 5) << sixth.describe();
-  // The block is on the address: the right token is refused too, until it ends.
+  // The block is on the name from this address: the right token is refused too, until it ends.
   Response right = client.get("/v2/", good);
   EXPECT_TRUE(IsOciError(right, 429, "TOOMANYREQUESTS"));
   EXPECT_FALSE(right.header("Retry-After").empty()) << right.describe();

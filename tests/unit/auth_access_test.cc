@@ -110,6 +110,13 @@ class CountingStore : public meta::IdentityStore {
   Result<std::vector<meta::PackageRole>> list_package_roles(const std::string& r) override {
     return ++calls["list_package_roles"], inner_.list_package_roles(r);
   }
+  Result<int64_t> revocation_epoch(const std::string& u) override {
+    return ++calls["revocation_epoch"], inner_.revocation_epoch(u);
+  }
+  Result<std::vector<meta::RepositoryFacts>> readable_candidates(const std::string& a, size_t n,
+                                                                 const std::string& u) override {
+    return ++calls["readable_candidates"], inner_.readable_candidates(a, n, u);
+  }
   Result<meta::AccessFacts> access_facts(const std::string& r, const std::string& o, const std::string& u) override {
     return ++calls["access_facts"], inner_.access_facts(r, o, u);
   }

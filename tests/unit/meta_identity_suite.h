@@ -787,6 +787,80 @@ TEST_P(MetaIdentitySuite, AccessFactsWithoutAnOwnerAccountOrMembership) {
   EXPECT_EQ(ids->access_facts("ghost/app/sub", "ghost", "alice")->visibility, std::nullopt);
 }
 
+TEST_P(MetaIdentitySuite, ReadableCandidatesAreTheRowsAUserMightReadWithTheSameFactsAsAccessFacts) {
+  add_org("acme");
+  add_org("other");
+  for (const char* u : {"alice", "bob"}) add_user(u);
+  ASSERT_TRUE(ids->set_membership("acme", "alice", "member").ok());
+  for (const char* r : {"acme/app", "acme/lib/deep", "alice/tool", "bob/secret", "bob/shared", "other/app",
+                        "other/pub", "zzz/none"}) {
+    ASSERT_TRUE(meta->ensure_repository(r).ok()) << r;
+  }
+  ASSERT_TRUE(ids->set_repository_visibility("other/pub", "public").ok());
+  ASSERT_TRUE(ids->set_package_role("bob/shared", "alice", "read").ok());
+  auto names = [](const std::vector<RepositoryFacts>& rows) {
+    std::vector<std::string> out;
+    for (const auto& r : rows) out.push_back(r.repository);
+    return out;
+  };
+  auto alice = ids->readable_candidates("", 100, "alice");
+  ASSERT_TRUE(alice.ok()) << alice.status().message();
+  EXPECT_EQ(names(*alice), (std::vector<std::string>{"acme/app", "acme/lib/deep", "alice/tool", "bob/shared",
+                                                     "other/pub"}));
+  for (const auto& row : *alice) {  // one statement for the page, the same facts as one read per name
+    SCOPED_TRACE(row.repository);
+    auto single = ids->access_facts(row.repository, row.repository.substr(0, row.repository.find('/')), "alice");
+    ASSERT_TRUE(single.ok());
+    EXPECT_EQ(row.facts.visibility, single->visibility);
+    EXPECT_EQ(row.facts.owner_kind, single->owner_kind);
+    EXPECT_EQ(row.facts.org_role, single->org_role);
+    EXPECT_EQ(row.facts.package_role, single->package_role);
+    EXPECT_EQ(row.facts.team_role, single->team_role);
+  }
+  EXPECT_EQ(names(*ids->readable_candidates("", 100, "")), (std::vector<std::string>{"other/pub"}));
+  EXPECT_EQ(names(*ids->readable_candidates("alice/tool", 2, "alice")),
+            (std::vector<std::string>{"bob/shared", "other/pub"}));
+  EXPECT_EQ(names(*ids->readable_candidates("", 100, "bob")),
+            (std::vector<std::string>{"bob/secret", "bob/shared", "other/pub"}));
+}
+
+TEST_P(MetaIdentitySuite, RevocationEpochsGrowWhenRightsAreTakenAwayOnly) {
+  add_org("acme");
+  for (const char* u : {"alice", "bob"}) add_user(u);
+  ASSERT_TRUE(meta->ensure_repository("acme/app").ok());
+  auto epoch = [&](const std::string& user) {
+    auto e = ids->revocation_epoch(user);
+    EXPECT_TRUE(e.ok()) << e.status().message();
+    return e.ok() ? *e : -1;
+  };
+  const int64_t start = epoch("alice");
+  ASSERT_TRUE(ids->set_membership("acme", "alice", "admin").ok());  // joining takes nothing away
+  ASSERT_TRUE(ids->set_package_role("acme/app", "alice", "write").ok());
+  EXPECT_EQ(epoch("alice"), start);
+  ASSERT_TRUE(ids->set_package_role("acme/app", "alice", "read").ok());  // lowered
+  const int64_t lowered = epoch("alice");
+  EXPECT_GT(lowered, start);
+  ASSERT_TRUE(*ids->remove_package_role("acme/app", "alice"));
+  EXPECT_GT(epoch("alice"), lowered);
+  const int64_t before_org = epoch("alice");
+  ASSERT_TRUE(ids->set_membership("acme", "alice", "member").ok());
+  EXPECT_GT(epoch("alice"), before_org);
+  EXPECT_EQ(epoch("bob"), 0) << "nothing happened to bob";
+  // A revoked token bumps its owner's epoch.
+  const int64_t before_revoke = epoch("bob");
+  TokenRecord t{.user = "bob", .hash = "h-bob", .hint = "x", .name = "n", .kind = "pat", .created_at = 1};
+  auto id = ids->create_token(t);
+  ASSERT_TRUE(id.ok()) << id.status().message();
+  ASSERT_TRUE(*ids->revoke_token(*id, 2));
+  EXPECT_GT(epoch("bob"), before_revoke);
+  // A package that stops being public moves everyone's epoch (anonymous JWTs name no user).
+  ASSERT_TRUE(ids->set_repository_visibility("acme/app", "public").ok());
+  const int64_t anon = epoch(""), bob = epoch("bob");
+  ASSERT_TRUE(ids->set_repository_visibility("acme/app", "private").ok());
+  EXPECT_GT(epoch(""), anon);
+  EXPECT_GT(epoch("bob"), bob);
+}
+
 // ---- Audit log ----
 
 TEST_P(MetaIdentitySuite, AuditEventsRoundTripOldestFirst) {
