@@ -18,6 +18,9 @@ test_pkgs=(
   postgresql-15
   ceph-mon ceph-osd ceph-mgr radosgw
   nginx iproute2 gh docker.io
+  # tests/fuzz: libFuzzer and the sanitizer runtimes come with clang-15 (libclang-common-15-dev);
+  # llvm-15 brings the llvm-symbolizer that names the frames of a crash report.
+  clang-15 llvm-15
 )
 
 pkgs=("${build_pkgs[@]}")
