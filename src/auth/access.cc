@@ -247,9 +247,6 @@ std::set<Action> AccessControl::permitted(const Identity& identity, const std::s
 Result<AccessControl::ReadablePage> AccessControl::readable_repositories(const Identity& identity,
                                                                          const std::string& after, size_t limit) {
   ReadablePage page;
-  auto pulls = [&](const std::string& name, const meta::AccessFacts& facts) {
-    return permitted_by(identity, name, facts).count(Action::pull) > 0;
-  };
   if (identity.kind == Identity::Kind::ci) {
     // A CI token sees its own few packages and nothing else: those are looked up one by one.
     std::vector<std::string> own = identity.packages;
@@ -276,7 +273,7 @@ Result<AccessControl::ReadablePage> AccessControl::readable_repositories(const I
     auto candidates = store_.readable_candidates(from, want, user);
     if (!candidates.ok()) return candidates.status();
     for (const auto& c : *candidates) {
-      if (!pulls(c.repository, c.facts)) continue;
+      if (permitted_by(identity, c.repository, c.facts).count(Action::pull) == 0) continue;
       if (page.names.size() == limit) {
         page.more = true;
         return page;

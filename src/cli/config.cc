@@ -156,14 +156,17 @@ Status apply_environment(Config& c) {
     const char* v = std::getenv(name);
     return v && *v ? v : nullptr;
   };
+  auto number = [&env](const char* name, auto& out) -> Status {
+    const char* v = env(name);
+    if (v && !parse_number(v, out)) return Status(Errc::invalid_argument, std::string(name) + " must be a number");
+    return Status::Ok();
+  };
   if (auto v = env("BERTH_LISTEN")) c.listen = v;
   if (auto v = env("BERTH_DATA")) c.data = v;
   if (auto v = env("BERTH_TLS_CERT")) c.tls_cert = v;
   if (auto v = env("BERTH_TLS_KEY")) c.tls_key = v;
   if (auto v = env("BERTH_LOG_LEVEL")) c.log_level = v;
-  if (auto v = env("BERTH_IO_THREADS"); v && !parse_number(v, c.io_threads)) {
-    return Status(Errc::invalid_argument, "BERTH_IO_THREADS must be a number");
-  }
+  BERTH_RETURN_IF_ERROR(number("BERTH_IO_THREADS", c.io_threads));
   if (auto v = env("BERTH_ACCESS_LOG"); v && !parse_bool(v, c.access_log)) {
     return Status(Errc::invalid_argument, "BERTH_ACCESS_LOG must be true or false");
   }
@@ -189,9 +192,7 @@ Status apply_environment(Config& c) {
   if (auto v = env("BERTH_S3_SECRET_KEY")) c.s3.secret_key = v;
   if (auto v = env("BERTH_S3_PREFIX")) c.s3.prefix = v;
   if (auto v = env("BERTH_S3_CA_FILE")) c.s3.ca_file = v;
-  if (auto v = env("BERTH_S3_REDIRECT_SECONDS"); v && !parse_number(v, c.s3.redirect_seconds)) {
-    return Status(Errc::invalid_argument, "BERTH_S3_REDIRECT_SECONDS must be a number");
-  }
+  BERTH_RETURN_IF_ERROR(number("BERTH_S3_REDIRECT_SECONDS", c.s3.redirect_seconds));
   if (auto v = env("BERTH_S3_PATH_STYLE"); v && !parse_bool(v, c.s3.path_style)) {
     return Status(Errc::invalid_argument, "BERTH_S3_PATH_STYLE must be true or false");
   }
@@ -203,61 +204,26 @@ Status apply_environment(Config& c) {
   }
   if (auto v = env("BERTH_AUTH_REALM")) c.auth_realm = v;
   if (auto v = env("BERTH_AUTH_SIGNING_KEY_FILE")) c.auth_signing_key_file = v;
-  if (auto v = env("BERTH_AUTH_REVOCATION_CHECK_SECONDS");
-      v && !parse_number(v, c.auth_revocation_check_seconds)) {
-    return Status(Errc::invalid_argument, "BERTH_AUTH_REVOCATION_CHECK_SECONDS must be a number");
-  }
-  if (auto v = env("BERTH_AUTH_TOKEN_TTL_SECONDS"); v && !parse_number(v, c.auth_token_ttl_seconds)) {
-    return Status(Errc::invalid_argument, "BERTH_AUTH_TOKEN_TTL_SECONDS must be a number");
-  }
-  if (auto v = env("BERTH_UPLOAD_EXPIRE_AFTER_SECONDS"); v && !parse_number(v, c.upload_expire_after_seconds)) {
-    return Status(Errc::invalid_argument, "BERTH_UPLOAD_EXPIRE_AFTER_SECONDS must be a number");
-  }
-  if (auto v = env("BERTH_UPLOAD_SWEEP_SECONDS"); v && !parse_number(v, c.upload_sweep_interval_seconds)) {
-    return Status(Errc::invalid_argument, "BERTH_UPLOAD_SWEEP_SECONDS must be a number");
-  }
-  if (auto v = env("BERTH_PACKAGES_RESTORE_WINDOW_SECONDS");
-      v && !parse_number(v, c.packages_restore_window_seconds)) {
-    return Status(Errc::invalid_argument, "BERTH_PACKAGES_RESTORE_WINDOW_SECONDS must be a number");
-  }
+  BERTH_RETURN_IF_ERROR(number("BERTH_AUTH_REVOCATION_CHECK_SECONDS", c.auth_revocation_check_seconds));
+  BERTH_RETURN_IF_ERROR(number("BERTH_AUTH_TOKEN_TTL_SECONDS", c.auth_token_ttl_seconds));
+  BERTH_RETURN_IF_ERROR(number("BERTH_UPLOAD_EXPIRE_AFTER_SECONDS", c.upload_expire_after_seconds));
+  BERTH_RETURN_IF_ERROR(number("BERTH_UPLOAD_SWEEP_SECONDS", c.upload_sweep_interval_seconds));
+  BERTH_RETURN_IF_ERROR(number("BERTH_PACKAGES_RESTORE_WINDOW_SECONDS", c.packages_restore_window_seconds));
   if (auto v = env("BERTH_GC_ENABLED"); v && !parse_bool(v, c.gc_enabled)) {
     return Status(Errc::invalid_argument, "BERTH_GC_ENABLED must be true or false");
   }
-  if (auto v = env("BERTH_GC_GRACE_SECONDS"); v && !parse_number(v, c.gc_grace_seconds)) {
-    return Status(Errc::invalid_argument, "BERTH_GC_GRACE_SECONDS must be a number");
-  }
-  if (auto v = env("BERTH_GC_INTERVAL_SECONDS"); v && !parse_number(v, c.gc_interval_seconds)) {
-    return Status(Errc::invalid_argument, "BERTH_GC_INTERVAL_SECONDS must be a number");
-  }
-  if (auto v = env("BERTH_GC_PASS_INTERVAL_SECONDS"); v && !parse_number(v, c.gc_pass_interval_seconds)) {
-    return Status(Errc::invalid_argument, "BERTH_GC_PASS_INTERVAL_SECONDS must be a number");
-  }
-  if (auto v = env("BERTH_RETENTION_INTERVAL_SECONDS"); v && !parse_number(v, c.retention_interval_seconds)) {
-    return Status(Errc::invalid_argument, "BERTH_RETENTION_INTERVAL_SECONDS must be a number");
-  }
-  if (auto v = env("BERTH_HTTP_MAX_CONNECTIONS"); v && !parse_number(v, c.max_connections)) {
-    return Status(Errc::invalid_argument, "BERTH_HTTP_MAX_CONNECTIONS must be a number");
-  }
+  BERTH_RETURN_IF_ERROR(number("BERTH_GC_GRACE_SECONDS", c.gc_grace_seconds));
+  BERTH_RETURN_IF_ERROR(number("BERTH_GC_INTERVAL_SECONDS", c.gc_interval_seconds));
+  BERTH_RETURN_IF_ERROR(number("BERTH_GC_PASS_INTERVAL_SECONDS", c.gc_pass_interval_seconds));
+  BERTH_RETURN_IF_ERROR(number("BERTH_RETENTION_INTERVAL_SECONDS", c.retention_interval_seconds));
+  BERTH_RETURN_IF_ERROR(number("BERTH_HTTP_MAX_CONNECTIONS", c.max_connections));
   if (auto v = env("BERTH_HTTP_ROUTE_REQUESTS_ON")) c.route_requests_on = v;
-  if (auto v = env("BERTH_UPLOAD_MAX_OPEN_PER_ACCOUNT"); v && !parse_number(v, c.uploads_max_open_per_account)) {
-    return Status(Errc::invalid_argument, "BERTH_UPLOAD_MAX_OPEN_PER_ACCOUNT must be a number");
-  }
-  if (auto v = env("BERTH_UPLOAD_MAX_OPEN_PER_ADDRESS"); v && !parse_number(v, c.uploads_max_open_per_address)) {
-    return Status(Errc::invalid_argument, "BERTH_UPLOAD_MAX_OPEN_PER_ADDRESS must be a number");
-  }
-  if (auto v = env("BERTH_UPLOAD_EMPTY_EXPIRE_AFTER_SECONDS");
-      v && !parse_number(v, c.upload_empty_expire_after_seconds)) {
-    return Status(Errc::invalid_argument, "BERTH_UPLOAD_EMPTY_EXPIRE_AFTER_SECONDS must be a number");
-  }
-  if (auto v = env("BERTH_HTTP_HEADER_TIMEOUT_SECONDS"); v && !parse_number(v, c.header_timeout_seconds)) {
-    return Status(Errc::invalid_argument, "BERTH_HTTP_HEADER_TIMEOUT_SECONDS must be a number");
-  }
-  if (auto v = env("BERTH_WEBHOOK_FIRST_RETRY_SECONDS"); v && !parse_number(v, c.webhook_first_retry_seconds)) {
-    return Status(Errc::invalid_argument, "BERTH_WEBHOOK_FIRST_RETRY_SECONDS must be a number");
-  }
-  if (auto v = env("BERTH_WEBHOOK_MAX_ATTEMPTS"); v && !parse_number(v, c.webhook_max_attempts)) {
-    return Status(Errc::invalid_argument, "BERTH_WEBHOOK_MAX_ATTEMPTS must be a number");
-  }
+  BERTH_RETURN_IF_ERROR(number("BERTH_UPLOAD_MAX_OPEN_PER_ACCOUNT", c.uploads_max_open_per_account));
+  BERTH_RETURN_IF_ERROR(number("BERTH_UPLOAD_MAX_OPEN_PER_ADDRESS", c.uploads_max_open_per_address));
+  BERTH_RETURN_IF_ERROR(number("BERTH_UPLOAD_EMPTY_EXPIRE_AFTER_SECONDS", c.upload_empty_expire_after_seconds));
+  BERTH_RETURN_IF_ERROR(number("BERTH_HTTP_HEADER_TIMEOUT_SECONDS", c.header_timeout_seconds));
+  BERTH_RETURN_IF_ERROR(number("BERTH_WEBHOOK_FIRST_RETRY_SECONDS", c.webhook_first_retry_seconds));
+  BERTH_RETURN_IF_ERROR(number("BERTH_WEBHOOK_MAX_ATTEMPTS", c.webhook_max_attempts));
   if (c.webhook_first_retry_seconds < 1 || c.webhook_max_attempts < 1) {
     return Status(Errc::invalid_argument, "webhooks.first_retry_seconds and webhooks.max_attempts must be at least 1");
   }

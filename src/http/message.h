@@ -131,7 +131,6 @@ struct Dispatch {
     Dispatch d;
     d.kind = Kind::offload;
     d.on_body = std::move(fn);
-    d.blocking = true;
     return d;
   }
   static Dispatch stream_body(std::unique_ptr<BodySink> sink) {

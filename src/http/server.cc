@@ -430,7 +430,6 @@ struct Server::Impl {
       x.expect_continue = expect && iequals(*expect, "100-continue");
 
       Dispatch d;
-      bool answered = false;  // an offloaded answer made on the pool with the routing
       // Plain lambdas: a std::function is made only when the work goes to the pool (no allocation inline).
       auto answer = [&] { x.response = call_safely([&] { return d.on_body(x.req); }); };
       auto route = [&] {
@@ -439,9 +438,10 @@ struct Server::Impl {
         } catch (const std::exception&) {
           d = Dispatch::respond(Response::json(500, R"({"errors":[{"code":"UNKNOWN","message":"internal error"}]})"));
         }
+        // On the pool already: an offloaded answer is made here, and goes out as a plain response.
         if (opt.handle_on_pool && d.kind == Dispatch::Kind::offload) {
           answer();
-          answered = true;
+          d = Dispatch::respond(std::move(x.response));
         }
       };
       if (opt.handle_on_pool) {
@@ -457,13 +457,12 @@ struct Server::Impl {
           break;
         case Dispatch::Kind::read_body: co_await read_then_answer(stream, buffer, hp, d, x); break;
         case Dispatch::Kind::stream_body: co_await stream_then_answer(stream, buffer, hp, d, x); break;
-        case Dispatch::Kind::offload:
-          if (!answered) {
-            const std::function<void()> job = answer;
-            co_await run_blocking(&job);
-          }
+        case Dispatch::Kind::offload: {
+          const std::function<void()> job = answer;
+          co_await run_blocking(&job);
           if (x.req.has_body) co_await drain_unwanted_body(stream, buffer, hp, x);
           break;
+        }
       }
 
       if (stopping) x.keep_alive = false;

@@ -262,8 +262,7 @@ Status Collector::walk_blobs(Walk& walk, size_t& budget, bool collect, Collector
   const int64_t t = now();
   const int64_t seen_before = t - options_.grace_seconds;
   const int64_t pending_before = t - options_.stale_upload_seconds;
-  std::vector<oci::Digest> due_digests;
-  std::vector<uint64_t> due_sizes;
+  std::vector<Doomed> to_delete;
   for (const auto& blob : *page) {
     ++stats.examined;
     const bool unreferenced_live =
@@ -280,18 +279,21 @@ Status Collector::walk_blobs(Walk& walk, size_t& budget, bool collect, Collector
       stats.bytes_deleted += blob.size;
       continue;
     }
-    due_digests.push_back(blob.digest);
-    due_sizes.push_back(blob.size);
+    to_delete.push_back({blob.digest, blob.size});
   }
-  for (size_t first = 0; first < due_digests.size(); first += kDeleteBatch) {
-    const size_t end = std::min(due_digests.size(), first + kDeleteBatch);
-    std::vector<oci::Digest> batch(due_digests.begin() + first, due_digests.begin() + end);
+  for (size_t first = 0; first < to_delete.size(); first += kDeleteBatch) {
+    const size_t end = std::min(to_delete.size(), first + kDeleteBatch);
+    std::vector<oci::Digest> batch;
+    for (size_t i = first; i < end; ++i) batch.push_back(to_delete[i].digest);
     // Decided again inside the transaction, with the rows held: a push since the scan keeps its blob.
     auto marked = store_.mark_for_deletion(batch, seen_before, pending_before);
     if (!marked.ok()) return marked.status();
-    std::vector<Doomed> doomed;
+    std::vector<Doomed> doomed;  // the marked ones, which come back in the order asked
     for (size_t i = first, m = 0; i < end && m < marked->size(); ++i) {
-      if (due_digests[i] == (*marked)[m]) doomed.push_back({(*marked)[m++], due_sizes[i]});
+      if (to_delete[i].digest == (*marked)[m]) {
+        doomed.push_back(to_delete[i]);
+        ++m;
+      }
     }
     BERTH_RETURN_IF_ERROR(delete_marked(doomed, stats));
   }

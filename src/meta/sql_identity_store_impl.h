@@ -35,12 +35,7 @@ Status bump_epoch(Connection& c, const std::string& subject) {
 // Bumps the epoch of every member of a team, inside the transaction that changes what the team gives.
 template <class Connection>
 Status bump_team_members(Connection& c, const std::string& org, const std::string& team) {
-  std::vector<std::string> members;
-  {
-    META_TRY(st, c.prepare(q::kListTeamMembers));
-    st.bind(1, org).bind(2, team);
-    BERTH_RETURN_IF_ERROR(sql::collect(st, members, [](const auto& s) { return s.column_text(0); }));
-  }
+  META_TRY(members, sql::texts(c, q::kListTeamMembers, org, team));
   for (const auto& user : members) BERTH_RETURN_IF_ERROR(bump_epoch(c, user));
   return Status::Ok();
 }
@@ -67,14 +62,6 @@ template <class Stmt>
 std::optional<int64_t> optional_int(const Stmt& st, int col) {
   if (st.column_is_null(col)) return std::nullopt;
   return st.column_int64(col);
-}
-
-// Runs a query expected to yield at most one text value.
-template <class Stmt>
-Result<std::optional<std::string>> one_text(Stmt& st) {
-  META_TRY(row, st.step());
-  if (!row) return std::optional<std::string>();
-  return std::optional<std::string>(st.column_text(0));
 }
 
 // The id of the account with this name and kind. A user name where an org is expected (or the reverse)
@@ -276,9 +263,7 @@ template <class Pool>
 Result<std::optional<std::string>> SqlIdentityStore<Pool>::org_role(const std::string& org, const std::string& user) {
   std::optional<std::string> role;
   BERTH_RETURN_IF_ERROR(read([&](auto& c) -> Status {
-    META_TRY(st, c.prepare(q::kOrgRole));
-    st.bind(1, org).bind(2, user);
-    META_TRY(r, identity_detail::one_text(st));
+    META_TRY(r, sql::text_of(c, q::kOrgRole, org, user));
     role = std::move(r);
     return Status::Ok();
   }));
@@ -543,9 +528,7 @@ template <class Pool>
 Result<std::optional<std::string>> SqlIdentityStore<Pool>::repository_visibility(const std::string& repository) {
   std::optional<std::string> visibility;
   BERTH_RETURN_IF_ERROR(read([&](auto& c) -> Status {
-    META_TRY(st, c.prepare(q::kRepositoryVisibility));
-    st.bind(1, repository);
-    META_TRY(v, identity_detail::one_text(st));
+    META_TRY(v, sql::text_of(c, q::kRepositoryVisibility, repository));
     visibility = std::move(v);
     return Status::Ok();
   }));
@@ -598,9 +581,7 @@ Result<std::optional<std::string>> SqlIdentityStore<Pool>::package_role(const st
                                                                        const std::string& user) {
   std::optional<std::string> role;
   BERTH_RETURN_IF_ERROR(read([&](auto& c) -> Status {
-    META_TRY(st, c.prepare(q::kPackageRole));
-    st.bind(1, repository).bind(2, user);
-    META_TRY(r, identity_detail::one_text(st));
+    META_TRY(r, sql::text_of(c, q::kPackageRole, repository, user));
     role = std::move(r);
     return Status::Ok();
   }));

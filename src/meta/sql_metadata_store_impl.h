@@ -319,23 +319,17 @@ Status SqlMetadataStore<Pool>::create_upload(const UploadRecord& upload, const U
   return write([&](auto& c) -> Status {
     // Counted in the transaction that adds the session: writers are serialized (SQLite) or the count is
     // at most a few concurrent starts stale (PostgreSQL), which a cap tolerates.
-    auto at_cap = [&](std::string_view query, const std::string& who, size_t cap) -> Result<bool> {
-      if (cap == 0 || who.empty()) return false;
+    auto within_cap = [&](std::string_view query, const std::string& who, size_t cap,
+                          const std::string& whose) -> Status {
+      if (cap == 0 || who.empty()) return Status::Ok();
       META_TRY(open, sql::int_of(c, query, who));
-      return open.value_or(0) >= static_cast<int64_t>(cap);
+      if (open.value_or(0) < static_cast<int64_t>(cap)) return Status::Ok();
+      return Status(Errc::too_many_requests, "too many open uploads " + whose + " (" + std::to_string(cap) +
+                                                 "): finish or cancel some, or wait for them to expire");
     };
-    META_TRY(opener_full, at_cap(sql::kOpenUploadsBy, upload.opened_by, limits.per_opener));
-    if (opener_full) {
-      return Status(Errc::too_many_requests, "too many open uploads for " + upload.opened_by + " (" +
-                                                 std::to_string(limits.per_opener) +
-                                                 "): finish or cancel some, or wait for them to expire");
-    }
-    META_TRY(address_full, at_cap(sql::kOpenUploadsFrom, upload.opened_from, limits.per_address));
-    if (address_full) {
-      return Status(Errc::too_many_requests, "too many open uploads from this address (" +
-                                                 std::to_string(limits.per_address) +
-                                                 "): finish or cancel some, or wait for them to expire");
-    }
+    BERTH_RETURN_IF_ERROR(within_cap(sql::kOpenUploadsBy, upload.opened_by, limits.per_opener, "for " + upload.opened_by));
+    BERTH_RETURN_IF_ERROR(
+        within_cap(sql::kOpenUploadsFrom, upload.opened_from, limits.per_address, "from this address"));
     META_TRY(repo_id, store_detail::ensure_repository_id(c, upload.repository));
     META_TRY(st, c.prepare(sql::kInsertUpload));
     st.bind(1, upload.id).bind(2, repo_id).bind(3, sql::to_sql(upload.offset));

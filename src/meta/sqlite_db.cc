@@ -208,8 +208,8 @@ bool Connection::last_error_was_busy() const {
 Status Connection::fail(int rc, std::string_view what) {
   last_rc_ = rc;
   if ((rc & 0xff) == SQLITE_FULL) {
-    // As the filesystem blob store does for ENOSPC (storage/fs_blob_store.cc): a status whose message
-    // reaches the client (413) instead of a bare 500; the statement's text stays out of it.
+    // As the filesystem blob store does for ENOSPC (storage/fs_blob_store.cc): 507 with a message that
+    // reaches the client instead of a bare 500; the statement's text stays out of it.
     return Status(Errc::insufficient_storage, std::string("insufficient storage: the registry's disk is full (database: ") +
                                        sqlite3_errmsg(db_) + ")");
   }

@@ -29,9 +29,8 @@ std::string errno_text(int err) {
 
 Status io_error(std::string_view what, int err) {
   if (err == ENOSPC || err == EDQUOT) {
-    // A full disk (or quota) is the operator's to fix, not a server fault, and the client should be told:
-    // api/errors.cc answers every 5xx with a bare "internal server error" and has no code for 507, so
-    // this becomes 413 SIZE_INVALID, whose message reaches the client (tests/e2e/test_disk_full.sh).
+    // A full disk (or quota) is the operator's to fix, and the client should be told why its push
+    // failed: 507, the one 5xx whose message api/errors.cc keeps (tests/e2e/test_disk_full.sh).
     return Status(Errc::insufficient_storage, "insufficient storage: the registry's disk is full (" + std::string(what) + ": " +
                                        errno_text(err) + ")");
   }

@@ -403,6 +403,12 @@ class Client:
         if r.header("Docker-Content-Digest") != digest:
             fail(f"{self.name}: {what}: Docker-Content-Digest {r.header('Docker-Content-Digest')} != {digest}")
 
+    def expect_appended(self, r, what, loc, end):
+        """A PATCH that must have been acknowledged up to `end`: 202 with Range 0-(end-1). The next location."""
+        if r.status != 202 or range_end(r) != end:
+            fail(f"{self.name}: {what}: expected 202 with Range 0-{end - 1}, got {r.describe()} Range {r.header('Range')}")
+        return r.header("Location") or loc
+
     def session_status(self, loc, acked, sent, put_in_flight):
         """After a crash: where the session is. Returns the offset, or None when the session is gone."""
         r = self.call_retry("GET", loc)
@@ -485,11 +491,8 @@ class Client:
                                   headers={"Content-Type": "application/octet-stream"})
                     if self.session_gone(r, loc, put_ever, acked):
                         return False
-                    if r.status != 202 or range_end(r) != size:
-                        fail(f"{self.name}: streamed PATCH {loc} from {acked}: expected 202 with Range 0-{size - 1}, "
-                             f"got {r.describe()} Range {r.header('Range')}")
+                    loc = self.expect_appended(r, f"streamed PATCH {loc} from {acked}", loc, size)
                     acked = size
-                    loc = r.header("Location") or loc
                     continue
                 if acked < size:
                     end = min(size, acked + chunk)
@@ -507,11 +510,8 @@ class Client:
                     r = self.call("PATCH", loc, body=piece, headers=hdrs)
                     if self.session_gone(r, loc, put_ever, acked):
                         return False
-                    if r.status != 202 or range_end(r) != end:
-                        fail(f"{self.name}: PATCH {loc} {acked}-{end - 1}: expected 202 with Range 0-{end - 1}, "
-                             f"got {r.describe()} Range {r.header('Range')}")
+                    loc = self.expect_appended(r, f"PATCH {loc} {acked}-{end - 1}", loc, end)
                     acked = end
-                    loc = r.header("Location") or loc
                     continue
                 put_ever = True
                 r = self.call("PUT", with_digest(loc, digest), body=b"")

@@ -612,16 +612,31 @@ std::string smuggled_request(std::string* path) {
   return "GET " + *path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
 }
 
+// A request smuggling attempt: raw bytes sent on a fresh connection.
+struct RawCase {
+  std::string what;
+  std::string bytes;
+};
+
+// Each case gets exactly one 400 and a closed connection, and the request smuggled in its body (whose path
+// is `smuggled_path`) never reaches the access log.
+void expect_each_refused_and_closed(const RegistryProcess& server, const std::vector<RawCase>& cases,
+                                    const std::string& smuggled_path) {
+  for (const auto& c : cases) {
+    const RawExchange x = exchange(server.port(), c.bytes);
+    EXPECT_EQ(statuses_in(x.received), std::vector<int>{400}) << c.what << ": one 400 and nothing else\n"
+                                                              << x.received;
+    EXPECT_TRUE(x.closed) << c.what << ": the connection stayed open after the 400\n" << x.received;
+  }
+  EXPECT_EQ(server.log().find("path=" + smuggled_path), std::string::npos) << "a smuggled request was served";
+}
+
 TEST_F(Attacks, ContentLengthWithChunkedTransferEncodingIsRefusedAndClosesTheConnection) {
   std::string smuggled_path;
   const std::string smuggled = smuggled_request(&smuggled_path);
   const std::string head = "POST /v2/ HTTP/1.1\r\nHost: 127.0.0.1\r\n";
   const std::string chunked_end = "0\r\n\r\n";
-  struct Case {
-    std::string what;
-    std::string bytes;
-  };
-  const std::vector<Case> cases = {
+  const std::vector<RawCase> cases = {
       // CL.TE: a Content-Length reader takes the terminating chunk as the body, the smuggled request follows.
       {"Content-Length then Transfer-Encoding",
        head + "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked_end + smuggled},
@@ -634,13 +649,7 @@ TEST_F(Attacks, ContentLengthWithChunkedTransferEncodingIsRefusedAndClosesTheCon
       {"Content-Length: 0 with chunked",
        head + "Content-Length: 0\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked_end + smuggled},
   };
-  for (const auto& c : cases) {
-    const RawExchange x = exchange(w().server->port(), c.bytes);
-    EXPECT_EQ(statuses_in(x.received), std::vector<int>{400}) << c.what << ": one 400 and nothing else\n"
-                                                              << x.received;
-    EXPECT_TRUE(x.closed) << c.what << ": the connection stayed open after the 400\n" << x.received;
-  }
-  EXPECT_EQ(w().server->log().find("path=" + smuggled_path), std::string::npos) << "a smuggled request was served";
+  expect_each_refused_and_closed(*w().server, cases, smuggled_path);
 
   // The same on an upload, whose Content-Length bodies the server reads itself rather than through its
   // HTTP parser: refused, the connection closed, and not a byte appended to the session.
@@ -673,23 +682,13 @@ TEST_F(Attacks, TwoDifferentContentLengthsAreRefusedAndCloseTheConnection) {
   const std::string smuggled = smuggled_request(&smuggled_path);
   const std::string length = std::to_string(smuggled.size());
   const std::string head = "POST /v2/ HTTP/1.1\r\nHost: 127.0.0.1\r\n";
-  struct Case {
-    std::string what;
-    std::string bytes;
-  };
-  const std::vector<Case> cases = {
+  const std::vector<RawCase> cases = {
       // Whichever of the two a reader believes, one of them serves the body as a request.
       {"0 then the smuggled length", head + "Content-Length: 0\r\nContent-Length: " + length + "\r\n\r\n" + smuggled},
       {"the smuggled length then 0", head + "Content-Length: " + length + "\r\nContent-Length: 0\r\n\r\n" + smuggled},
       {"both in one field", head + "Content-Length: 0, " + length + "\r\n\r\n" + smuggled},
   };
-  for (const auto& c : cases) {
-    const RawExchange x = exchange(w().server->port(), c.bytes);
-    EXPECT_EQ(statuses_in(x.received), std::vector<int>{400}) << c.what << ": one 400 and nothing else\n"
-                                                              << x.received;
-    EXPECT_TRUE(x.closed) << c.what << ": the connection stayed open after the 400\n" << x.received;
-  }
-  EXPECT_EQ(w().server->log().find("path=" + smuggled_path), std::string::npos) << "a smuggled request was served";
+  expect_each_refused_and_closed(*w().server, cases, smuggled_path);
   // Control: one Content-Length and a pipelined second request are both served on the connection, and the
   // second is in the access log.
   auto pipelined = exchange(w().server->port(), head + "Content-Length: 0\r\n\r\n" +

@@ -30,26 +30,40 @@ using namespace std::chrono_literals;
 
 std::string bad_pat() { return "berth_pat_" + std::string(43, 'x'); }
 
-// Adds `count` private repositories (bulk/r000000 …) straight into the server's SQLite database: the
-// API would take minutes to create that many, and the catalog reads only these rows.
-void add_repositories(const RegistryProcess& server, int count) {
-  const std::string sql =
-      "WITH RECURSIVE n(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM n WHERE x + 1 < " + std::to_string(count) +
-      ") INSERT INTO repository (name, created_at) SELECT printf('bulk%d/r%06d', x % 100, x), 0 FROM n;";
+// Runs SQL on the server's SQLite database with the sqlite3 shell (waiting out the server's writes).
+void run_sql(const RegistryProcess& server, const std::string& sql) {
   const std::string command =
       "sqlite3 -cmd '.timeout 10000' '" + (server.data_dir() / "berth.db").string() + "' \"" + sql + "\"";
   ASSERT_EQ(std::system(command.c_str()), 0) << command;
 }
 
-TEST(Catalog, ACallerWhoMayReadNothingGetsAnEmptyPageWithoutStallingOtherRequests) {
-  RegistryProcess server(RegistryProcess::Options{.env = {{"BERTH_AUTH_ENABLED", "true"}}});
-  if (server.external() || !std::filesystem::exists(server.data_dir() / "berth.db")) {
-    GTEST_SKIP() << "needs a server with SQLite started by the test";
+// Adds `count` private repositories (bulk<k>/r000000 …) straight into the database: the API would take
+// minutes to create that many, and the catalog reads only these rows.
+void add_repositories(const RegistryProcess& server, int count) {
+  run_sql(server, "WITH RECURSIVE n(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM n WHERE x + 1 < " +
+                      std::to_string(count) +
+                      ") INSERT INTO repository (name, created_at) SELECT printf('bulk%d/r%06d', x % 100, x), 0 "
+                      "FROM n;");
+}
+
+// A server with auth on and eve, who owns nothing and belongs to nothing.
+struct CatalogWorld {
+  RegistryProcess server{RegistryProcess::Options{.env = {{"BERTH_AUTH_ENABLED", "true"}}}};
+  std::string eve;
+  bool usable() const { return !server.external() && std::filesystem::exists(server.data_dir() / "berth.db"); }
+  CatalogWorld() {
+    if (!usable()) return;
+    admin_or_throw(server.data_dir(), {"user", "create", "eve"});
+    eve = admin_or_throw(server.data_dir(), {"token", "create", "--user", "eve"});
   }
-  admin_or_throw(server.data_dir(), {"user", "create", "eve"});
-  const std::string eve = admin_or_throw(server.data_dir(), {"token", "create", "--user", "eve"});
-  add_repositories(server, 100'000);
-  const HttpClient client = server.client();
+};
+
+TEST(Catalog, ACallerWhoMayReadNothingGetsAnEmptyPageWithoutStallingOtherRequests) {
+  CatalogWorld world;
+  if (!world.usable()) GTEST_SKIP() << "needs a server with SQLite started by the test";
+  add_repositories(world.server, 100'000);
+  const HttpClient client = world.server.client();
+  const std::string& eve = world.eve;
 
   // Four catalogs at once: the old server filtered 100,000 names one permission read each, on the I/O
   // threads, and /healthz waited up to 1.9 s behind them.
@@ -84,19 +98,13 @@ TEST(Catalog, ACallerWhoMayReadNothingGetsAnEmptyPageWithoutStallingOtherRequest
 }
 
 TEST(Catalog, PagesOfAFilteredCatalogFollowTheLinkAndShowOnlyReadableNames) {
-  RegistryProcess server(RegistryProcess::Options{.env = {{"BERTH_AUTH_ENABLED", "true"}}});
-  if (server.external() || !std::filesystem::exists(server.data_dir() / "berth.db")) {
-    GTEST_SKIP() << "needs a server with SQLite started by the test";
-  }
-  admin_or_throw(server.data_dir(), {"user", "create", "eve"});
-  const std::string eve = admin_or_throw(server.data_dir(), {"token", "create", "--user", "eve"});
-  add_repositories(server, 2'000);
+  CatalogWorld world;
+  if (!world.usable()) GTEST_SKIP() << "needs a server with SQLite started by the test";
+  add_repositories(world.server, 2'000);
   // Every 100th becomes public: 20 readable names scattered among 2,000.
-  const std::string sql = "UPDATE repository SET visibility = 'public' WHERE name LIKE 'bulk0/%';";
-  ASSERT_EQ(std::system(("sqlite3 -cmd '.timeout 10000' '" + (server.data_dir() / "berth.db").string() + "' \"" +
-                         sql + "\"").c_str()),
-            0);
-  const HttpClient client = server.client();
+  run_sql(world.server, "UPDATE repository SET visibility = 'public' WHERE name LIKE 'bulk0/%';");
+  const HttpClient client = world.server.client();
+  const std::string& eve = world.eve;
   std::vector<std::string> seen;
   std::string next = "/v2/_catalog?n=7";
   for (int page = 0; page < 10 && !next.empty(); ++page) {
